@@ -1,0 +1,275 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// ClusterView is what the lab's Kafka cluster says about itself, read from
+// the operator's site (or a DC, for tests).
+type ClusterView struct {
+	// Brokers lists the ids of registered, unfenced brokers.
+	Brokers []int32 `json:"brokers"`
+	// Racks maps broker id to broker.rack.
+	Racks map[int32]string `json:"racks,omitempty"`
+	// QuorumLeader is the active controller, -1 when there is none.
+	QuorumLeader int32 `json:"quorumLeader"`
+	// Voters lists the quorum's voter ids.
+	Voters []int32 `json:"voters,omitempty"`
+	// Unreachable lists broker addresses that did not answer.
+	Unreachable []string `json:"unreachable,omitempty"`
+	// Error is set when the cluster could not be read.
+	Error string `json:"error,omitempty"`
+}
+
+// SaramaVersion maps a Kafka release to the protocol version sarama should
+// speak. Sarama's own default (2.8) is far older than a 4.x cluster; a
+// release newer than sarama knows gets sarama's newest.
+func SaramaVersion(kafka string) (sarama.KafkaVersion, error) {
+	v, err := sarama.ParseKafkaVersion(kafka)
+	if err != nil {
+		return v, err
+	}
+	if !v.IsAtLeast(sarama.MinVersion) {
+		return v, fmt.Errorf("kafka %s is older than sarama supports", kafka)
+	}
+	if sarama.MaxVersion.IsAtLeast(v) {
+		return v, nil
+	}
+	return sarama.MaxVersion, nil
+}
+
+// nsDialer adapts a namespace dial function to sarama's proxy.Dialer.
+type nsDialer struct {
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	timeout time.Duration
+}
+
+func (d nsDialer) Dial(network, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
+	defer cancel()
+	return d.dial(ctx, network, addr)
+}
+
+// SaramaConfig returns a sarama configuration for the lab's cluster whose
+// connections start in the given DC's namespace (OpsSite or "" for the
+// operator's site).
+func (st *State) SaramaConfig(dc string) (*sarama.Config, error) {
+	cfg := sarama.NewConfig()
+	v, err := SaramaVersion(st.KafkaVersion)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Version = v
+	cfg.ClientID = "stretchctl-lab"
+	cfg.Net.DialTimeout = 3 * time.Second
+	cfg.Net.ReadTimeout = 5 * time.Second
+	cfg.Net.WriteTimeout = 5 * time.Second
+	cfg.Metadata.Retry.Max = 1
+	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
+	path, err := st.namespacePath(dc)
+	if err != nil {
+		return nil, err
+	}
+	if path != "" {
+		cfg.Net.Proxy.Enable = true
+		cfg.Net.Proxy.Dialer = nsDialer{dial: dialerIn(path), timeout: cfg.Net.DialTimeout}
+	}
+	return cfg, nil
+}
+
+// BootstrapServers lists every broker's address.
+func (st *State) BootstrapServers() []string {
+	var out []string
+	for _, n := range st.Layout.Brokers() {
+		out = append(out, n.BrokerAddr())
+	}
+	return out
+}
+
+// namespacePath returns the namespace file of a site; "" for the operator's
+// site or when the lab runs without namespaces.
+func (st *State) namespacePath(site string) (string, error) {
+	if site == "" || site == OpsSite {
+		return "", nil
+	}
+	if !slices.Contains(st.Layout.DCs, site) {
+		return "", fmt.Errorf("unknown DC %q (known: %v)", site, st.Layout.DCs)
+	}
+	if st.Network != NetworkNamespaces {
+		return "", nil
+	}
+	return nsPath(nsName(st.Slot, site)), nil
+}
+
+// readCluster reads brokers and the quorum from site within timeout.
+//
+// Every broker is asked for its own metadata, in parallel, and a broker
+// counts as registered only when every broker that answers lists it: a
+// broker cut off from the controller keeps serving its stale view, which
+// would otherwise report fenced brokers as alive.
+func (st *State) readCluster(ctx context.Context, site string, timeout time.Duration) ClusterView {
+	// Half the time for the brokers' metadata, half for the quorum: a
+	// frozen broker accepts connections and never answers, and must not
+	// use up the quorum's share.
+	mdCtx, cancel := context.WithTimeout(ctx, timeout/2)
+	defer cancel()
+	view := ClusterView{QuorumLeader: -1, Racks: map[int32]string{}}
+	cfg, err := st.SaramaConfig(site)
+	if err != nil {
+		view.Error = err.Error()
+		return view
+	}
+	// The lab's links add at most a few hundred milliseconds; a broker that
+	// does not accept a connection within a second is cut off or frozen.
+	cfg.Net.DialTimeout = time.Second
+	cfg.Net.ReadTimeout = 2 * time.Second
+	type answer struct {
+		addr string
+		md   *sarama.MetadataResponse
+		err  error
+	}
+	addrs := st.BootstrapServers()
+	answers := make(chan answer, len(addrs))
+	for _, addr := range addrs {
+		go func() {
+			b := sarama.NewBroker(addr)
+			if err := b.Open(cfg); err != nil {
+				answers <- answer{addr: addr, err: err}
+				return
+			}
+			defer b.Close()
+			md, err := b.GetMetadata(sarama.NewMetadataRequest(cfg.Version, []string{}))
+			answers <- answer{addr: addr, md: md, err: err}
+		}()
+	}
+	count := map[int32]int{}
+	answered := 0
+	pending := slices.Clone(addrs)
+	for range addrs {
+		var a answer
+		select {
+		case a = <-answers:
+		case <-mdCtx.Done():
+			view.Unreachable = append(view.Unreachable, pending...)
+			pending = nil
+		}
+		if pending == nil {
+			break
+		}
+		pending = slices.DeleteFunc(pending, func(p string) bool { return p == a.addr })
+		if a.err != nil {
+			view.Unreachable = append(view.Unreachable, a.addr)
+			continue
+		}
+		answered++
+		for _, b := range a.md.Brokers {
+			count[b.ID()]++
+			view.Racks[b.ID()] = b.Rack()
+		}
+	}
+	for id, n := range count {
+		if n == answered {
+			view.Brokers = append(view.Brokers, id)
+		}
+	}
+	slices.Sort(view.Brokers)
+	slices.Sort(view.Unreachable)
+	if answered == 0 {
+		view.Error = "metadata: no broker answers"
+		return view
+	}
+	// Ask a broker that answered and that every answer lists (so it is
+	// unfenced); it forwards DescribeQuorum to the active controller.
+	var via *Node
+	for i, n := range st.Layout.Nodes {
+		if slices.Contains(view.Brokers, n.ID) && !slices.Contains(view.Unreachable, n.BrokerAddr()) {
+			via = &st.Layout.Nodes[i]
+			break
+		}
+	}
+	if via == nil {
+		view.Error = "describe quorum: no registered broker answers"
+		return view
+	}
+	qCtx, cancel := context.WithTimeout(ctx, timeout/2)
+	defer cancel()
+	leader, voters, err := st.describeQuorum(qCtx, site, *via)
+	if err != nil {
+		view.Error = "describe quorum: " + err.Error()
+		return view
+	}
+	view.QuorumLeader, view.Voters = leader, voters
+	return view
+}
+
+// describeQuorum asks for the KRaft quorum state. Sarama has no
+// DescribeQuorum request, so this one request goes through franz-go.
+func (st *State) describeQuorum(ctx context.Context, site string, via Node) (int32, []int32, error) {
+	path, err := st.namespacePath(site)
+	if err != nil {
+		return -1, nil, err
+	}
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(via.BrokerAddr()),
+		kgo.Dialer(dialerIn(path)),
+		kgo.DialTimeout(time.Second),
+		kgo.RequestRetries(2),
+	)
+	if err != nil {
+		return -1, nil, err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	t := kmsg.NewDescribeQuorumRequestTopic()
+	t.Topic = "__cluster_metadata"
+	p := kmsg.NewDescribeQuorumRequestTopicPartition()
+	t.Partitions = append(t.Partitions, p)
+	req.Topics = append(req.Topics, t)
+	raw, err := cl.Broker(int(via.ID)).RetriableRequest(ctx, req)
+	if err != nil {
+		return -1, nil, err
+	}
+	resp := raw.(*kmsg.DescribeQuorumResponse)
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		return -1, nil, err
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return -1, nil, fmt.Errorf("unexpected response shape")
+	}
+	part := resp.Topics[0].Partitions[0]
+	if err := kerr.ErrorForCode(part.ErrorCode); err != nil {
+		return -1, nil, err
+	}
+	var voters []int32
+	for _, v := range part.CurrentVoters {
+		voters = append(voters, v.ReplicaID)
+	}
+	slices.Sort(voters)
+	return part.LeaderID, voters, nil
+}
+
+// ready reports whether every broker is registered and the quorum has a
+// leader, with a short reason when not.
+func (st *State) ready(v ClusterView) (bool, string) {
+	want := len(st.Layout.Brokers())
+	switch {
+	case v.Error != "":
+		return false, v.Error
+	case len(v.Brokers) < want:
+		return false, fmt.Sprintf("%d of %d brokers registered", len(v.Brokers), want)
+	case len(v.Unreachable) > 0:
+		return false, fmt.Sprintf("%d of %d brokers answer", want-len(v.Unreachable), want)
+	case v.QuorumLeader < 0:
+		return false, "quorum has no leader"
+	}
+	return true, ""
+}
