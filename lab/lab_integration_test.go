@@ -284,6 +284,9 @@ func requireLab(t *testing.T) {
 		}
 	}
 	if len(missing) == 0 {
+		if testing.Short() && os.Getenv("CI") == "" {
+			t.Skip("integration test with real Kafka; run without -short")
+		}
 		return
 	}
 	if os.Getenv("CI") != "" {
@@ -575,4 +578,49 @@ func measureRTT(t *testing.T, l *lab.Lab, st *lab.State, a, b string) time.Durat
 	}
 	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
 	return rtts[len(rtts)/2]
+}
+
+// TestLabLoopbackKafka39 runs the lab as it runs without root (every node
+// on its own loopback address, process faults only) and with Kafka 3.9,
+// the last 3.x line, which the lab must keep supporting.
+func TestLabLoopbackKafka39(t *testing.T) {
+	requireLab(t)
+	bin := buildStretchctl(t)
+	dir := filepath.Join(t.TempDir(), "lab39")
+	l := &lab.Lab{Dir: dir, Executable: bin}
+	mustRun(t, bin, "lab", "up", "--dir", dir, "--loopback", "--topology", "3dc", "--brokers-per-dc", "1", "--kafka-version", "3.9.1")
+	t.Cleanup(func() { run(t, bin, "lab", "down", "--dir", dir) })
+
+	s := status(t, bin, dir)
+	if s.Network != lab.NetworkLoopback || s.KafkaVersion != "3.9.1" {
+		t.Errorf("network %s, Kafka %s; want loopback, 3.9.1", s.Network, s.KafkaVersion)
+	}
+	if len(s.Limits) == 0 || !strings.Contains(s.Limits[0], "latency, loss, block and isolate are unavailable") {
+		t.Errorf("limits = %q, want the loopback limits spelled out", s.Limits)
+	}
+	view, err := l.Cluster(context.Background(), lab.OpsSite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int32]string{1: "dc-a", 2: "dc-b", 3: "dc-c"}
+	if fmt.Sprint(view.Racks) != fmt.Sprint(want) || view.QuorumLeader < 0 {
+		t.Errorf("racks %v, quorum leader %d; want %v and a leader", view.Racks, view.QuorumLeader, want)
+	}
+	for _, args := range [][]string{{"isolate", "dc-a"}, {"latency", "dc-a/dc-b=5ms"}} {
+		_, stderr, code := run(t, bin, "lab", "fault", args[0], args[1], "--dir", dir)
+		if code != 2 || !strings.Contains(stderr, "needs network namespaces") {
+			t.Errorf("fault %v on loopback: exit %d, %q; want 2 and a clear refusal", args, code, stderr)
+		}
+	}
+	mustRun(t, bin, "lab", "fault", "kill", "dc-b", "--dir", dir)
+	if got := states(t, bin, dir, "dc-b"); !allEqual(got, lab.ProcDown) {
+		t.Errorf("after kill, dc-b = %v, want down", got)
+	}
+	waitBrokers(t, l, lab.OpsSite, []int32{1, 3}, "dc-b's broker fenced")
+	mustRun(t, bin, "lab", "heal", "dc-b", "--dir", dir)
+	waitBrokers(t, l, lab.OpsSite, []int32{1, 2, 3}, "dc-b's broker back")
+	mustRun(t, bin, "lab", "down", "--dir", dir)
+	if exists(filepath.Join(dir, "state.json")) {
+		t.Error("state.json left behind")
+	}
 }

@@ -1,0 +1,43 @@
+# stretchctl — `make demo` runs the main job on the local lab, `make test`
+# runs every test (the lab's integration tests start real Kafka).
+GO       ?= go
+BIN      := bin/stretchctl
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+PKGS     := ./...
+
+.PHONY: all build test unit lint deps demo bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/stretchctl
+
+# deps installs what the tests need on a fresh Debian machine: Java and
+# Maven for the lab's Kafka (its jars come from Maven Central on first use),
+# and the Go modules.
+deps:
+	@scripts/deps.sh
+	$(GO) mod download
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Every test, the integration tests against the real lab included. -p 1:
+# packages that start a lab must not compete for the CPU (latency checks).
+test: deps lint
+	$(GO) test -p 1 -count=1 -timeout 25m $(PKGS)
+
+# Only the fast, lab-free tests.
+unit:
+	$(GO) test -short -count=1 $(PKGS)
+
+demo: build
+	@scripts/demo.sh $(BIN)
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./lab/...
+	bench/lab-up.sh $(BIN)
+
+clean:
+	rm -rf bin out
