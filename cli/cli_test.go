@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchctl/stretchctl/lab"
+	"github.com/stretchctl/stretchctl/lab/wan"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func execute(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := NewRoot(IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Log: slog.New(slog.DiscardHandler)}, "test")
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		errOut.WriteString(err.Error())
+	}
+	return out.String(), errOut.String(), ExitCode(err)
+}
+
+func TestExitCodesAndMessages(t *testing.T) {
+	empty := t.TempDir()
+	bad := filepath.Join(t.TempDir(), "stretch.yaml")
+	if err := os.WriteFile(bad, []byte("cluster:\n  bootstrap: [\"k1:9092\"]\n  timeout: soon\ntopology:\n  dcs: [dc-a]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "stretch.yaml")
+	if err := os.WriteFile(good, []byte("cluster:\n  bootstrap: [\"k1:9092\"]\ntopology:\n  dcs: [dc-a, dc-b]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // in stdout or stderr
+	}{
+		{"status without a lab", []string{"lab", "status", "--dir", empty}, ExitAssess, "no lab in " + empty},
+		{"fault without a lab", []string{"lab", "fault", "kill", "dc-a", "--dir", empty}, ExitAssess, "no lab in"},
+		{"heal without a lab", []string{"lab", "heal", "--dir", empty}, ExitAssess, "no lab in"},
+		{"down without a lab is fine", []string{"lab", "down", "--dir", empty}, ExitOK, "nothing to remove"},
+		{"bad status format", []string{"lab", "status", "--format", "xml", "--dir", empty}, ExitAssess, `--format "xml"`},
+		{"exec without --", []string{"lab", "exec", "dc-a", "true", "--dir", empty}, ExitAssess, "usage: stretchctl lab exec DC -- CMD"},
+		{"unknown flag", []string{"lab", "up", "--brokers", "3"}, ExitAssess, "unknown flag: --brokers"},
+		{"unknown topology", []string{"lab", "up", "--topology", "4dc", "--dir", empty}, ExitAssess, `unknown topology "4dc"`},
+		{"malformed latency at up", []string{"lab", "up", "--latency", "dc-a/dc-b=soon", "--dir", empty}, ExitAssess, `--latency: latency spec item "dc-a/dc-b=soon"`},
+		{"unknown site in latency at up", []string{"lab", "up", "--topology", "2dc", "--latency", "dc-a/dc-c=5ms", "--dir", empty}, ExitAssess, `unknown site "dc-c"`},
+		{"heal DC and --all", []string{"lab", "heal", "dc-a", "--all", "--dir", empty}, ExitAssess, "not both"},
+		{"invalid config names file, line, field", []string{"config", "validate", "-c", bad}, ExitAssess, bad + ":3:12: cluster.timeout:"},
+		{"missing config", []string{"config", "validate", "-c", filepath.Join(empty, "nope.yaml")}, ExitAssess, "read config"},
+		{"valid config", []string{"config", "validate", "-c", good}, ExitOK, "is valid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := execute(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+			if !strings.Contains(out+errOut, tt.want) {
+				t.Errorf("output does not contain %q\nstdout: %s\nstderr: %s", tt.want, out, errOut)
+			}
+		})
+	}
+	// Refused commands made nothing: no state, no lab.
+	if _, err := os.Stat(filepath.Join(empty, "state.json")); err == nil {
+		t.Error("a refused command left a state.json")
+	}
+}
+
+func TestHelpListsLabCommands(t *testing.T) {
+	out, _, code := execute(t, "lab", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, sub := range []string{"up", "status", "down", "exec", "fault", "heal"} {
+		if !strings.Contains(out, "\n  "+sub+" ") {
+			t.Errorf("lab --help does not list %q:\n%s", sub, out)
+		}
+	}
+	if strings.Contains(out, "\n  router ") {
+		t.Error("the internal router command should be hidden")
+	}
+}
+
+func TestStatusText(t *testing.T) {
+	addr := netip.MustParseAddr
+	s := &lab.Status{
+		Dir: "/var/lab", Config: "/var/lab/stretch.yaml", Network: lab.NetworkNamespaces, Topology: lab.Topology25DC,
+		KafkaVersion: "4.3.1", ClusterID: "YLxj9VaYm9TD8G3CIfNK5g", Created: time.Date(2026, 11, 25, 4, 0, 0, 0, time.UTC),
+		Nodes: []lab.NodeStatus{
+			{Node: lab.Node{ID: 1, DC: "dc-a", Roles: []lab.Role{lab.RoleBroker, lab.RoleController}, Addr: addr("198.18.1.11"), Pid: 100}, State: lab.ProcDown, Log: "/var/lab/nodes/1/kafka.log"},
+			{Node: lab.Node{ID: 2, DC: "dc-b", Roles: []lab.Role{lab.RoleBroker, lab.RoleController}, Addr: addr("198.18.2.12"), Pid: 101}, State: lab.ProcUp},
+			{Node: lab.Node{ID: 3, DC: "dc-c", Roles: []lab.Role{lab.RoleController}, Addr: addr("198.18.3.13"), Pid: 102}, State: lab.ProcFrozen},
+		},
+		RouterPid: 99, RouterUp: true,
+		Links: []lab.LinkStatus{
+			{From: "dc-a", To: "dc-b", Baseline: 10 * time.Millisecond, LinkStats: wan.LinkStats{Link: wan.Link{From: "dc-a", To: "dc-b", Delay: 25 * time.Millisecond}, Forwarded: 42}},
+			{From: "dc-b", To: "dc-a", Baseline: 10 * time.Millisecond, LinkStats: wan.LinkStats{Link: wan.Link{From: "dc-b", To: "dc-a", Delay: 10 * time.Millisecond, Blocked: true}, DroppedBlocked: 7}},
+		},
+		Faults: []lab.Fault{
+			{Kind: lab.FaultKill, DC: "dc-a", Since: time.Date(2026, 11, 25, 4, 1, 2, 0, time.UTC)},
+			{Kind: lab.FaultBlock, Link: lab.LinkRule{From: "dc-b", To: "dc-a"}, Since: time.Date(2026, 11, 25, 4, 1, 3, 0, time.UTC)},
+		},
+		Cluster: lab.ClusterView{Brokers: []int32{2}, QuorumLeader: 2, Voters: []int32{1, 2, 3}, Unreachable: []string{"198.18.1.11:9092"}},
+	}
+	var buf bytes.Buffer
+	writeStatus(&buf, s)
+	golden(t, "status.golden", buf.Bytes())
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
