@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -101,13 +102,21 @@ func (st *State) namespacePath(site string) (string, error) {
 	if site == "" || site == OpsSite {
 		return "", nil
 	}
-	if !slices.Contains(st.Layout.DCs, site) {
-		return "", fmt.Errorf("unknown DC %q (known: %v)", site, st.Layout.DCs)
+	if err := st.checkDC(site); err != nil {
+		return "", err
 	}
 	if st.Network != NetworkNamespaces {
 		return "", nil
 	}
 	return nsPath(nsName(st.Slot, site)), nil
+}
+
+// checkDC returns a clear error for a DC the lab does not have.
+func (st *State) checkDC(dc string) error {
+	if !slices.Contains(st.Layout.DCs, dc) {
+		return fmt.Errorf("unknown DC %q (known: %s)", dc, strings.Join(st.Layout.DCs, ", "))
+	}
+	return nil
 }
 
 // readCluster reads brokers and the quorum from site within timeout.

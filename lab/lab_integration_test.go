@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,6 +104,20 @@ func TestLab(t *testing.T) {
 			if d := got - want; d > tol || d < -tol {
 				t.Errorf("%s/%s round trip = %v, want %v ± %v", pair[0], pair[1], got, want, tol)
 			}
+		}
+	})
+
+	t.Run("exec runs a command inside a DC and passes its exit code", func(t *testing.T) {
+		var ns syscall.Stat_t
+		if err := syscall.Stat(fmt.Sprintf("/run/netns/stc%d-dc-b", st.Slot), &ns); err != nil {
+			t.Fatal(err)
+		}
+		out := mustRun(t, bin, "lab", "exec", "dc-b", "--dir", dir, "--", "sh", "-c", "readlink /proc/self/ns/net; echo $STRETCHCTL_LAB_DC")
+		if want := fmt.Sprintf("net:[%d]\ndc-b\n", ns.Ino); out != want {
+			t.Errorf("exec output = %q, want %q (dc-b's namespace and name)", out, want)
+		}
+		if _, _, code := run(t, bin, "lab", "exec", "dc-a", "--dir", dir, "--", "sh", "-c", "exit 7"); code != 7 {
+			t.Errorf("exit code = %d, want the command's 7", code)
 		}
 	})
 

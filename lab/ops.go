@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -175,24 +174,34 @@ func (l *Lab) down(_ context.Context, st *State) ([]string, error) {
 	return removed, nil
 }
 
+// open locks the lab directory and loads its state; release unlocks.
+func (l *Lab) open() (*State, func(), error) {
+	release, err := lock(l.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := l.State()
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return st, release, nil
+}
+
 // Inject applies a fault. target is a DC for kill, freeze and isolate, and
 // a link spec for latency, loss and block. Invalid input changes nothing.
 func (l *Lab) Inject(ctx context.Context, kind FaultKind, target string) ([]Fault, error) {
-	release, err := lock(l.Dir)
+	st, release, err := l.open()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	st, err := l.State()
-	if err != nil {
-		return nil, err
-	}
 	now := time.Now()
 	var added []Fault
 	switch kind {
 	case FaultKill, FaultFreeze, FaultIsolate:
-		if !slices.Contains(st.Layout.DCs, target) {
-			return nil, fmt.Errorf("unknown DC %q (known: %s)", target, strings.Join(st.Layout.DCs, ", "))
+		if err := st.checkDC(target); err != nil {
+			return nil, err
 		}
 		if kind == FaultIsolate && st.Network != NetworkNamespaces {
 			return nil, errors.New("isolate needs network namespaces; this lab runs on loopback (not root)")
@@ -259,17 +268,15 @@ type HealReport struct {
 // their data, links return to their baseline. With wait it returns once
 // every broker is registered again.
 func (l *Lab) Heal(ctx context.Context, dc string, wait time.Duration) (*HealReport, error) {
-	release, err := lock(l.Dir)
+	st, release, err := l.open()
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	st, err := l.State()
-	if err != nil {
-		return nil, err
-	}
-	if dc != "" && !slices.Contains(st.Layout.DCs, dc) {
-		return nil, fmt.Errorf("unknown DC %q (known: %s)", dc, strings.Join(st.Layout.DCs, ", "))
+	if dc != "" {
+		if err := st.checkDC(dc); err != nil {
+			return nil, err
+		}
 	}
 	rep := &HealReport{Cleared: []Fault{}, Restarted: []int32{}, Resumed: []int32{}}
 	var keep []Fault

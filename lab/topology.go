@@ -134,21 +134,15 @@ func joinTopologies() string {
 }
 
 // Brokers returns the nodes with the broker role.
-func (l Layout) Brokers() []Node {
-	var out []Node
-	for _, n := range l.Nodes {
-		if n.Has(RoleBroker) {
-			out = append(out, n)
-		}
-	}
-	return out
-}
+func (l Layout) Brokers() []Node { return l.withRole(RoleBroker) }
 
 // Voters returns the nodes with the controller role.
-func (l Layout) Voters() []Node {
+func (l Layout) Voters() []Node { return l.withRole(RoleController) }
+
+func (l Layout) withRole(r Role) []Node {
 	var out []Node
 	for _, n := range l.Nodes {
-		if n.Has(RoleController) {
+		if n.Has(r) {
 			out = append(out, n)
 		}
 	}
