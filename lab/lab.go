@@ -205,10 +205,17 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	return st, nil
 }
 
+// newClusterID makes a Kafka cluster id: 16 random bytes in URL-safe
+// base64. Like Kafka's own Uuid.randomUuid it never starts with '-', which
+// the storage tool's argument parser would read as an option.
 func newClusterID() string {
 	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	for {
+		_, _ = rand.Read(b)
+		if id := base64.RawURLEncoding.EncodeToString(b); id[0] != '-' {
+			return id
+		}
+	}
 }
 
 // assignAddresses gives every node an address in its DC and describes the

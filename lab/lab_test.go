@@ -287,3 +287,12 @@ func TestProcState(t *testing.T) {
 		t.Errorf("own process with a foreign marker: %s, want down (pid reuse guard)", got)
 	}
 }
+
+func TestClusterIDNeverStartsWithDash(t *testing.T) {
+	for i := 0; i < 2000; i++ {
+		id := newClusterID()
+		if len(id) != 22 || id[0] == '-' {
+			t.Fatalf("cluster id %q: want 22 characters, not starting with '-'", id)
+		}
+	}
+}
