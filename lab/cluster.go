@@ -196,22 +196,9 @@ func (st *State) readCluster(ctx context.Context, site string, timeout time.Dura
 		view.Error = "metadata: no broker answers"
 		return view
 	}
-	// Ask a broker that answered and that every answer lists (so it is
-	// unfenced); it forwards DescribeQuorum to the active controller.
-	var via *Node
-	for i, n := range st.Layout.Nodes {
-		if slices.Contains(view.Brokers, n.ID) && !slices.Contains(view.Unreachable, n.BrokerAddr()) {
-			via = &st.Layout.Nodes[i]
-			break
-		}
-	}
-	if via == nil {
-		view.Error = "describe quorum: no registered broker answers"
-		return view
-	}
 	qCtx, cancel := context.WithTimeout(ctx, timeout/2)
 	defer cancel()
-	leader, voters, err := st.describeQuorum(qCtx, site, *via)
+	leader, voters, err := st.describeQuorum(qCtx, site)
 	if err != nil {
 		view.Error = "describe quorum: " + err.Error()
 		return view
@@ -220,50 +207,81 @@ func (st *State) readCluster(ctx context.Context, site string, timeout time.Dura
 	return view
 }
 
-// describeQuorum asks for the KRaft quorum state. Sarama has no
-// DescribeQuorum request, so this one request goes through franz-go.
-func (st *State) describeQuorum(ctx context.Context, site string, via Node) (int32, []int32, error) {
+// describeQuorum asks every voter, on its controller listener, for the
+// KRaft quorum state and believes the answer with the newest leader epoch.
+// Asking the controllers directly (as kafka-metadata-quorum.sh does with
+// --bootstrap-controller) avoids brokers, whose forwarding channel can hang
+// on a controller that was just cut off. Sarama has no DescribeQuorum
+// request, so this one request goes through franz-go.
+func (st *State) describeQuorum(ctx context.Context, site string) (int32, []int32, error) {
 	path, err := st.namespacePath(site)
 	if err != nil {
 		return -1, nil, err
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(via.BrokerAddr()),
-		kgo.Dialer(dialerIn(path)),
-		kgo.DialTimeout(time.Second),
-		kgo.RequestRetries(2),
-	)
+	type answer struct {
+		part *kmsg.DescribeQuorumResponseTopicPartition
+		err  error
+	}
+	voters := st.Layout.Voters()
+	answers := make(chan answer, len(voters))
+	for _, v := range voters {
+		go func() {
+			part, err := describeQuorumAt(ctx, v.ControllerAddr(), dialerIn(path))
+			answers <- answer{part, err}
+		}()
+	}
+	var best *kmsg.DescribeQuorumResponseTopicPartition
+	var errs []error
+	for range voters {
+		a := <-answers
+		switch {
+		case a.err != nil:
+			errs = append(errs, a.err)
+		case a.part.LeaderID >= 0 && (best == nil || a.part.LeaderEpoch > best.LeaderEpoch):
+			best = a.part
+		}
+	}
+	if best == nil {
+		if len(errs) > 0 {
+			return -1, nil, errs[0]
+		}
+		return -1, nil, nil // the voters answered: no leader
+	}
+	var ids []int32
+	for _, v := range best.CurrentVoters {
+		ids = append(ids, v.ReplicaID)
+	}
+	slices.Sort(ids)
+	return best.LeaderID, ids, nil
+}
+
+func describeQuorumAt(ctx context.Context, addr string, dial func(context.Context, string, string) (net.Conn, error)) (*kmsg.DescribeQuorumResponseTopicPartition, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.Dialer(dial), kgo.DialTimeout(time.Second), kgo.RequestRetries(1))
 	if err != nil {
-		return -1, nil, err
+		return nil, err
 	}
 	defer cl.Close()
 	req := kmsg.NewPtrDescribeQuorumRequest()
 	t := kmsg.NewDescribeQuorumRequestTopic()
 	t.Topic = "__cluster_metadata"
-	p := kmsg.NewDescribeQuorumRequestTopicPartition()
-	t.Partitions = append(t.Partitions, p)
+	t.Partitions = append(t.Partitions, kmsg.NewDescribeQuorumRequestTopicPartition())
 	req.Topics = append(req.Topics, t)
-	raw, err := cl.Broker(int(via.ID)).RetriableRequest(ctx, req)
+	raw, err := cl.SeedBrokers()[0].RetriableRequest(ctx, req)
 	if err != nil {
-		return -1, nil, err
+		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	resp := raw.(*kmsg.DescribeQuorumResponse)
 	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return -1, nil, err
+		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
 	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-		return -1, nil, fmt.Errorf("unexpected response shape")
+		return nil, fmt.Errorf("%s: unexpected DescribeQuorum response shape", addr)
 	}
-	part := resp.Topics[0].Partitions[0]
+	part := &resp.Topics[0].Partitions[0]
 	if err := kerr.ErrorForCode(part.ErrorCode); err != nil {
-		return -1, nil, err
+		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
-	var voters []int32
-	for _, v := range part.CurrentVoters {
-		voters = append(voters, v.ReplicaID)
-	}
-	slices.Sort(voters)
-	return part.LeaderID, voters, nil
+	return part, nil
 }
 
 // ready reports whether every broker is registered and the quorum has a
