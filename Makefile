@@ -36,8 +36,9 @@ demo: build
 	@scripts/demo.sh $(BIN)
 
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./lab/...
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./lab/... ./rules/...
 	bench/lab-up.sh $(BIN)
+	bench/check-vs-kafka-topics.sh $(BIN)
 
 clean:
 	rm -rf bin out

@@ -138,3 +138,60 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("output differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
+
+func TestCheckOfflineExitCodesAndFormats(t *testing.T) {
+	ex := func(name, file string) string {
+		return filepath.Join("..", "rules", "testdata", "examples", name, file)
+	}
+	good := []string{"--config", ex("20-well-configured", "stretch.yaml"), "--snapshot", ex("20-well-configured", "snapshot.json")}
+	bad := []string{"--config", ex("21-misconfigured", "stretch.yaml"), "--snapshot", ex("21-misconfigured", "snapshot.json")}
+	notSnap := filepath.Join(t.TempDir(), "not.json")
+	if err := os.WriteFile(notSnap, []byte(`{"schemaVersion": 99}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"goals met", append([]string{"check"}, good...), ExitOK, "PASS"},
+		{"goals violated", append([]string{"check"}, bad...), ExitViolated, "FAIL"},
+		{"json", append([]string{"check", "--format", "json"}, bad...), ExitViolated, `"verdict": "fail"`},
+		{"junit", append([]string{"check", "--format", "junit"}, bad...), ExitViolated, "<testsuites"},
+		{"sarif", append([]string{"check", "--format", "sarif"}, bad...), ExitViolated, `"version": "2.1.0"`},
+		{"markdown", append([]string{"check", "--format", "markdown"}, bad...), ExitViolated, "| scenario |"},
+		{"fail-on critical still fails on critical findings", append([]string{"check", "--fail-on", "critical"}, bad...), ExitViolated, "FAIL"},
+		{"bad format", append([]string{"check", "--format", "xml"}, good...), ExitAssess, `unknown format "xml"`},
+		{"bad fail-on", append([]string{"check", "--fail-on", "severe"}, good...), ExitAssess, `unknown severity "severe"`},
+		{"bad report spec", append([]string{"check", "--report", "junit"}, good...), ExitAssess, "want FORMAT=FILE"},
+		{"missing snapshot", []string{"check", "--config", ex("20-well-configured", "stretch.yaml"), "--snapshot", "nope.json"}, ExitAssess, "read snapshot"},
+		{"wrong schema", []string{"check", "--config", ex("20-well-configured", "stretch.yaml"), "--snapshot", notSnap}, ExitAssess, "snapshot schema 99"},
+		{"rules list", []string{"rules"}, ExitOK, "35 rules"},
+		{"rule explained", []string{"rules", "rto-001"}, ExitOK, "writes continue after losing any one DC"},
+		{"unknown rule", []string{"rules", "XYZ-1"}, ExitAssess, `no rule "XYZ-1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := execute(t, tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit code = %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, out, errOut)
+			}
+			if !strings.Contains(out+errOut, tt.want) {
+				t.Errorf("output does not contain %q\nstdout: %.2000s\nstderr: %s", tt.want, out, errOut)
+			}
+		})
+	}
+	t.Run("extra report files", func(t *testing.T) {
+		dir := t.TempDir()
+		_, _, code := execute(t, append([]string{"check", "--report", "junit=" + filepath.Join(dir, "a", "r.xml"), "--report", "sarif=" + filepath.Join(dir, "r.sarif")}, bad...)...)
+		if code != ExitViolated {
+			t.Errorf("exit %d", code)
+		}
+		for _, f := range []string{filepath.Join(dir, "a", "r.xml"), filepath.Join(dir, "r.sarif")} {
+			if b, err := os.ReadFile(f); err != nil || len(b) == 0 {
+				t.Errorf("%s: %v (%d bytes)", f, err, len(b))
+			}
+		}
+	})
+}
