@@ -169,7 +169,7 @@ func (r *reader) snapshot(ctx context.Context) (*topology.Snapshot, error) {
 		Brokers:       []topology.Broker{},
 		Topics:        []topology.Topic{},
 	}
-	boot, md, err := r.bootstrap(ctx)
+	boot, md, err := r.bootstrap(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -230,9 +230,9 @@ func (r *reader) snapshot(ctx context.Context) (*topology.Snapshot, error) {
 	return snap, nil
 }
 
-// bootstrap asks every bootstrap server at once for the metadata of all
-// topics and returns the first answer.
-func (r *reader) bootstrap(ctx context.Context) (*sarama.Broker, *sarama.MetadataResponse, error) {
+// bootstrap asks every bootstrap server at once for the metadata of
+// topics (nil: all topics) and returns the first answer.
+func (r *reader) bootstrap(ctx context.Context, topics []string) (*sarama.Broker, *sarama.MetadataResponse, error) {
 	addrs := r.s.bootstrap
 	type answer struct {
 		i   int
@@ -244,7 +244,7 @@ func (r *reader) bootstrap(ctx context.Context) (*sarama.Broker, *sarama.Metadat
 	for i, addr := range addrs {
 		go func() {
 			b := r.conn(addr)
-			md, err := b.GetMetadata(sarama.NewMetadataRequest(r.s.version, nil))
+			md, err := b.GetMetadata(sarama.NewMetadataRequest(r.s.version, topics))
 			answers <- answer{i, b, md, err}
 		}()
 	}
