@@ -4,75 +4,26 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/stretchctl/stretchctl/lab/labtest"
 
 	"github.com/stretchctl/stretchctl/lab"
 )
 
-// requireLab fails in CI and skips elsewhere when the machine cannot run
-// the lab: it needs root for namespaces, java and maven for Kafka.
-func requireLab(t *testing.T) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root (network namespaces)")
-	}
-	for _, bin := range []string{"java", "mvn"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) == 0 {
-		if testing.Short() && os.Getenv("CI") == "" {
-			t.Skip("end-to-end test with real Kafka; run without -short")
-		}
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("the end-to-end tests need %s; CI must provide them", strings.Join(missing, ", "))
-	}
-	t.Skipf("the end-to-end tests need %s", strings.Join(missing, ", "))
-}
-
-func buildStretchctl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "stretchctl")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/stretchctl").CombinedOutput(); err != nil {
-		t.Fatalf("build stretchctl: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func run(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var o, e bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return o.String(), e.String(), code
-}
-
+func requireLab(t *testing.T)             { t.Helper(); labtest.RequireLab(t) }
+func buildStretchctl(t *testing.T) string { t.Helper(); return labtest.BuildStretchctl(t) }
 func mustRun(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	out, errOut, code := run(t, bin, args...)
-	if code != 0 {
-		t.Fatalf("stretchctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
+	return labtest.MustRun(t, bin, args...)
+}
+func run(t *testing.T, bin string, args ...string) (string, string, int) {
+	t.Helper()
+	return labtest.Run(t, bin, args...)
 }
 
 // startLab brings a lab up for the test and takes it down afterwards.

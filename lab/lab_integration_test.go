@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchctl/stretchctl/lab/labtest"
 
 	"github.com/IBM/sarama"
 
@@ -34,18 +35,18 @@ var labLatency = map[[2]string]time.Duration{
 // TestLab starts one real lab (real Kafka, one namespace per DC) and walks
 // through its acceptance points in order; the subtests share the lab.
 func TestLab(t *testing.T) {
-	requireLab(t)
-	bin := buildStretchctl(t)
+	labtest.RequireLab(t)
+	bin := labtest.BuildStretchctl(t)
 	dir := filepath.Join(t.TempDir(), "lab")
 	l := &lab.Lab{Dir: dir, Executable: bin}
 	ctx := context.Background()
 
-	out, errOut, code := run(t, bin, "lab", "up", "--dir", dir,
+	out, errOut, code := labtest.Run(t, bin, "lab", "up", "--dir", dir,
 		"--latency", "dc-a/dc-b=20ms,dc-a/dc-c=30ms,dc-b/dc-c=40ms")
 	if code != 0 {
 		t.Fatalf("lab up: exit %d\n%s\n%s", code, out, errOut)
 	}
-	t.Cleanup(func() { run(t, bin, "lab", "down", "--dir", dir) })
+	t.Cleanup(func() { labtest.Run(t, bin, "lab", "down", "--dir", dir) })
 	if !strings.Contains(out, filepath.Join(dir, "stretch.yaml")) {
 		t.Errorf("lab up did not print the config path; stdout:\n%s", out)
 	}
@@ -112,18 +113,18 @@ func TestLab(t *testing.T) {
 		if err := syscall.Stat(fmt.Sprintf("/run/netns/stc%d-dc-b", st.Slot), &ns); err != nil {
 			t.Fatal(err)
 		}
-		out := mustRun(t, bin, "lab", "exec", "dc-b", "--dir", dir, "--", "sh", "-c", "readlink /proc/self/ns/net; echo $STRETCHCTL_LAB_DC")
+		out := labtest.MustRun(t, bin, "lab", "exec", "dc-b", "--dir", dir, "--", "sh", "-c", "readlink /proc/self/ns/net; echo $STRETCHCTL_LAB_DC")
 		if want := fmt.Sprintf("net:[%d]\ndc-b\n", ns.Ino); out != want {
 			t.Errorf("exec output = %q, want %q (dc-b's namespace and name)", out, want)
 		}
-		if _, _, code := run(t, bin, "lab", "exec", "dc-a", "--dir", dir, "--", "sh", "-c", "exit 7"); code != 7 {
+		if _, _, code := labtest.Run(t, bin, "lab", "exec", "dc-a", "--dir", dir, "--", "sh", "-c", "exit 7"); code != 7 {
 			t.Errorf("exit code = %d, want the command's 7", code)
 		}
 	})
 
 	t.Run("isolate dc-a, then heal", func(t *testing.T) {
-		t.Cleanup(func() { healAll(t, bin, dir) })
-		mustRun(t, bin, "lab", "fault", "isolate", "dc-a", "--dir", dir)
+		t.Cleanup(func() { labtest.HealAll(t, bin, dir) })
+		labtest.MustRun(t, bin, "lab", "fault", "isolate", "dc-a", "--dir", dir)
 		for _, n := range nodesIn(st, "dc-a") {
 			if err := dialFrom(l, "dc-b", n.BrokerAddr()); err == nil {
 				t.Errorf("from dc-b, %s in isolated dc-a answers", n.BrokerAddr())
@@ -135,19 +136,19 @@ func TestLab(t *testing.T) {
 			}
 		}
 		waitBrokers(t, l, "dc-b", brokerIDs(st, "dc-b"), "dc-a's brokers fenced")
-		mustRun(t, bin, "lab", "heal", "dc-a", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "heal", "dc-a", "--dir", dir)
 		waitISRFull(t, st, topic)
 	})
 
 	t.Run("kill dc-a, then heal restarts it", func(t *testing.T) {
-		t.Cleanup(func() { healAll(t, bin, dir) })
+		t.Cleanup(func() { labtest.HealAll(t, bin, dir) })
 		before := pids(t, bin, dir, "dc-a")
-		mustRun(t, bin, "lab", "fault", "kill", "dc-a", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "fault", "kill", "dc-a", "--dir", dir)
 		if got := states(t, bin, dir, "dc-a"); !allEqual(got, lab.ProcDown) {
 			t.Errorf("after kill, dc-a states = %v, want all down", got)
 		}
 		waitBrokers(t, l, "dc-b", brokerIDs(st, "dc-b"), "dc-a's brokers fenced")
-		mustRun(t, bin, "lab", "heal", "dc-a", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "heal", "dc-a", "--dir", dir)
 		after := pids(t, bin, dir, "dc-a")
 		for i := range before {
 			if before[i] == after[i] {
@@ -161,9 +162,9 @@ func TestLab(t *testing.T) {
 	})
 
 	t.Run("freeze dc-a, then heal resumes it", func(t *testing.T) {
-		t.Cleanup(func() { healAll(t, bin, dir) })
+		t.Cleanup(func() { labtest.HealAll(t, bin, dir) })
 		before := pids(t, bin, dir, "dc-a")
-		mustRun(t, bin, "lab", "fault", "freeze", "dc-a", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "fault", "freeze", "dc-a", "--dir", dir)
 		if got := states(t, bin, dir, "dc-a"); !allEqual(got, lab.ProcFrozen) {
 			t.Errorf("after freeze, dc-a states = %v, want all frozen", got)
 		}
@@ -173,7 +174,7 @@ func TestLab(t *testing.T) {
 			}
 		}
 		waitBrokers(t, l, "dc-b", brokerIDs(st, "dc-b"), "frozen dc-a's brokers fenced")
-		mustRun(t, bin, "lab", "heal", "--all", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "heal", "--all", "--dir", dir)
 		if after := pids(t, bin, dir, "dc-a"); !slices.Equal(before, after) {
 			t.Errorf("pids changed %v -> %v: a frozen node must resume, not restart", before, after)
 		}
@@ -181,9 +182,9 @@ func TestLab(t *testing.T) {
 	})
 
 	t.Run("link faults change the router and heal restores them", func(t *testing.T) {
-		t.Cleanup(func() { healAll(t, bin, dir) })
-		mustRun(t, bin, "lab", "fault", "latency", "dc-a>dc-b=50ms", "--dir", dir)
-		mustRun(t, bin, "lab", "fault", "loss", "dc-b/dc-c=10%", "--dir", dir)
+		t.Cleanup(func() { labtest.HealAll(t, bin, dir) })
+		labtest.MustRun(t, bin, "lab", "fault", "latency", "dc-a>dc-b=50ms", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "fault", "loss", "dc-b/dc-c=10%", "--dir", dir)
 		s := status(t, bin, dir)
 		for _, lk := range s.Links {
 			switch {
@@ -198,7 +199,7 @@ func TestLab(t *testing.T) {
 		if len(s.Faults) != 2 {
 			t.Errorf("faults = %v, want 2", s.Faults)
 		}
-		mustRun(t, bin, "lab", "heal", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "heal", "--dir", dir)
 		for _, lk := range status(t, bin, dir).Links {
 			if lk.Delay != lk.Baseline || lk.Loss != 0 || lk.Blocked {
 				t.Errorf("after heal %s>%s = %+v, want baseline %v", lk.From, lk.To, lk.Link, lk.Baseline)
@@ -225,7 +226,7 @@ func TestLab(t *testing.T) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				_, stderr, code := run(t, bin, append(tt.args, "--dir", dir)...)
+				_, stderr, code := labtest.Run(t, bin, append(tt.args, "--dir", dir)...)
 				if code != 2 {
 					t.Errorf("exit code = %d, want 2", code)
 				}
@@ -254,7 +255,7 @@ func TestLab(t *testing.T) {
 		for _, p := range victims {
 			_ = exec.Command("kill", "-9", fmt.Sprint(p)).Run()
 		}
-		mustRun(t, bin, "lab", "down", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "down", "--dir", dir)
 		for _, dc := range st.Layout.DCs {
 			if ns := fmt.Sprintf("/run/netns/stc%d-%s", st.Slot, dc); exists(ns) {
 				t.Errorf("namespace %s left behind", ns)
@@ -278,84 +279,17 @@ func TestLab(t *testing.T) {
 		if exists(fmt.Sprintf("/run/stretchctl/slots/%d", st.Slot)) {
 			t.Errorf("slot %d still claimed", st.Slot)
 		}
-		out, _, code := run(t, bin, "lab", "down", "--dir", dir)
+		out, _, code := labtest.Run(t, bin, "lab", "down", "--dir", dir)
 		if code != 0 || !strings.Contains(out, "nothing to remove") {
 			t.Errorf("second down: exit %d, %q; want 0 and nothing to remove", code, out)
 		}
 	})
 }
 
-// requireLab fails in CI and skips elsewhere when the machine cannot run
-// the lab: it needs root for namespaces, java and maven for Kafka.
-func requireLab(t *testing.T) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root (network namespaces)")
-	}
-	for _, bin := range []string{"java", "mvn"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) == 0 {
-		if testing.Short() && os.Getenv("CI") == "" {
-			t.Skip("integration test with real Kafka; run without -short")
-		}
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("the lab integration tests need %s; CI must provide them", strings.Join(missing, ", "))
-	}
-	t.Skipf("the lab integration tests need %s", strings.Join(missing, ", "))
-}
-
-func buildStretchctl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "stretchctl")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/stretchctl")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build stretchctl: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func run(t *testing.T, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var o, e bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return o.String(), e.String(), code
-}
-
-func mustRun(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	out, errOut, code := run(t, bin, args...)
-	if code != 0 {
-		t.Fatalf("stretchctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
-}
-
-// healAll undoes whatever a failed subtest left, so the next one starts clean.
-func healAll(t *testing.T, bin, dir string) {
-	if _, errOut, code := run(t, bin, "lab", "heal", "--all", "--dir", dir); code != 0 {
-		t.Errorf("cleanup heal: exit %d: %s", code, errOut)
-	}
-}
-
 func status(t *testing.T, bin, dir string) lab.Status {
 	t.Helper()
 	var s lab.Status
-	if err := json.Unmarshal([]byte(mustRun(t, bin, "lab", "status", "--format", "json", "--dir", dir)), &s); err != nil {
+	if err := json.Unmarshal([]byte(labtest.MustRun(t, bin, "lab", "status", "--format", "json", "--dir", dir)), &s); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -599,12 +533,12 @@ func measureRTT(t *testing.T, l *lab.Lab, st *lab.State, a, b string) time.Durat
 // on its own loopback address, process faults only) and with Kafka 3.9,
 // the last 3.x line, which the lab must keep supporting.
 func TestLabLoopbackKafka39(t *testing.T) {
-	requireLab(t)
-	bin := buildStretchctl(t)
+	labtest.RequireLab(t)
+	bin := labtest.BuildStretchctl(t)
 	dir := filepath.Join(t.TempDir(), "lab39")
 	l := &lab.Lab{Dir: dir, Executable: bin}
-	mustRun(t, bin, "lab", "up", "--dir", dir, "--loopback", "--topology", "3dc", "--brokers-per-dc", "1", "--kafka-version", "3.9.1")
-	t.Cleanup(func() { run(t, bin, "lab", "down", "--dir", dir) })
+	labtest.MustRun(t, bin, "lab", "up", "--dir", dir, "--loopback", "--topology", "3dc", "--brokers-per-dc", "1", "--kafka-version", "3.9.1")
+	t.Cleanup(func() { labtest.Run(t, bin, "lab", "down", "--dir", dir) })
 
 	s := status(t, bin, dir)
 	if s.Network != lab.NetworkLoopback || s.KafkaVersion != "3.9.1" {
@@ -622,19 +556,19 @@ func TestLabLoopbackKafka39(t *testing.T) {
 		t.Errorf("racks %v, quorum leader %d; want %v and a leader", view.Racks, view.QuorumLeader, want)
 	}
 	for _, args := range [][]string{{"isolate", "dc-a"}, {"latency", "dc-a/dc-b=5ms"}} {
-		_, stderr, code := run(t, bin, "lab", "fault", args[0], args[1], "--dir", dir)
+		_, stderr, code := labtest.Run(t, bin, "lab", "fault", args[0], args[1], "--dir", dir)
 		if code != 2 || !strings.Contains(stderr, "needs network namespaces") {
 			t.Errorf("fault %v on loopback: exit %d, %q; want 2 and a clear refusal", args, code, stderr)
 		}
 	}
-	mustRun(t, bin, "lab", "fault", "kill", "dc-b", "--dir", dir)
+	labtest.MustRun(t, bin, "lab", "fault", "kill", "dc-b", "--dir", dir)
 	if got := states(t, bin, dir, "dc-b"); !allEqual(got, lab.ProcDown) {
 		t.Errorf("after kill, dc-b = %v, want down", got)
 	}
 	waitBrokers(t, l, lab.OpsSite, []int32{1, 3}, "dc-b's broker fenced")
-	mustRun(t, bin, "lab", "heal", "dc-b", "--dir", dir)
+	labtest.MustRun(t, bin, "lab", "heal", "dc-b", "--dir", dir)
 	waitBrokers(t, l, lab.OpsSite, []int32{1, 2, 3}, "dc-b's broker back")
-	mustRun(t, bin, "lab", "down", "--dir", dir)
+	labtest.MustRun(t, bin, "lab", "down", "--dir", dir)
 	if exists(filepath.Join(dir, "state.json")) {
 		t.Error("state.json left behind")
 	}

@@ -1,17 +1,17 @@
 package probe_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchctl/stretchctl/lab/labtest"
 
 	"github.com/IBM/sarama"
 
@@ -29,21 +29,21 @@ const password = "lab-Pa55-never-shown"
 // the stretch.yaml the lab wrote; the subtests share the lab and run in
 // order, the fault last.
 func TestSnapshotLab(t *testing.T) {
-	requireLab(t)
+	labtest.RequireLab(t)
 	start := time.Now()
-	bin := buildStretchctl(t)
+	bin := labtest.BuildStretchctl(t)
 	t.Logf("built stretchctl in %v", time.Since(start).Round(time.Millisecond))
 	dir := filepath.Join(t.TempDir(), "lab")
 	l := &lab.Lab{Dir: dir, Executable: bin}
 	ctx := context.Background()
 
 	start = time.Now()
-	out, errOut, code := run(t, bin, "lab", "up", "--dir", dir)
+	out, errOut, code := labtest.Run(t, bin, "lab", "up", "--dir", dir)
 	if code != 0 {
 		t.Fatalf("lab up: exit %d\n%s\n%s", code, out, errOut)
 	}
 	t.Logf("lab up in %v", time.Since(start).Round(time.Millisecond))
-	t.Cleanup(func() { run(t, bin, "lab", "down", "--dir", dir) })
+	t.Cleanup(func() { labtest.Run(t, bin, "lab", "down", "--dir", dir) })
 	st, err := l.State()
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +204,8 @@ func TestSnapshotLab(t *testing.T) {
 	})
 
 	t.Run("dc-b frozen: silent brokers cost one timeout", func(t *testing.T) {
-		t.Cleanup(func() { healAll(t, bin, dir) })
-		mustRun(t, bin, "lab", "fault", "freeze", "dc-b", "--dir", dir)
+		t.Cleanup(func() { labtest.HealAll(t, bin, dir) })
+		labtest.MustRun(t, bin, "lab", "fault", "freeze", "dc-b", "--dir", dir)
 		c := cluster
 		c.Timeout = config.Duration{Duration: 2 * time.Second}
 		start := time.Now()
@@ -230,9 +230,9 @@ func TestSnapshotLab(t *testing.T) {
 	})
 
 	t.Run("dc-b killed: the rest is still read", func(t *testing.T) {
-		t.Cleanup(func() { healAll(t, bin, dir) })
+		t.Cleanup(func() { labtest.HealAll(t, bin, dir) })
 		start := time.Now()
-		mustRun(t, bin, "lab", "fault", "kill", "dc-b", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "fault", "kill", "dc-b", "--dir", dir)
 
 		// First at once, while the controller still counts brokers 3
 		// and 4 as alive (metadata lists them; they refuse connections),
@@ -259,7 +259,7 @@ func TestSnapshotLab(t *testing.T) {
 		t.Logf("brokers 3 and 4 fenced %v after the kill", time.Since(start).Round(time.Millisecond))
 
 		start = time.Now()
-		mustRun(t, bin, "lab", "heal", "--all", "--dir", dir)
+		labtest.MustRun(t, bin, "lab", "heal", "--all", "--dir", dir)
 		t.Logf("healed in %v", time.Since(start).Round(time.Millisecond))
 		snap, err = probe.Snapshot(ctx, cluster, probe.Options{})
 		if err != nil {
@@ -279,14 +279,14 @@ func TestSnapshotLab(t *testing.T) {
 //
 //	go test -run '^$' -bench Snapshot5000 -benchtime 5x ./probe
 func BenchmarkSnapshot5000(b *testing.B) {
-	requireLab(b)
-	bin := buildStretchctl(b)
+	labtest.RequireLab(b)
+	bin := labtest.BuildStretchctl(b)
 	dir := filepath.Join(b.TempDir(), "lab")
 	l := &lab.Lab{Dir: dir, Executable: bin}
-	if out, errOut, code := run(b, bin, "lab", "up", "--dir", dir); code != 0 {
+	if out, errOut, code := labtest.Run(b, bin, "lab", "up", "--dir", dir); code != 0 {
 		b.Fatalf("lab up: exit %d\n%s\n%s", code, out, errOut)
 	}
-	b.Cleanup(func() { run(b, bin, "lab", "down", "--dir", dir) })
+	b.Cleanup(func() { labtest.Run(b, bin, "lab", "down", "--dir", dir) })
 	cfg, err := config.Load(l.ConfigPath())
 	if err != nil {
 		b.Fatal(err)
@@ -552,71 +552,4 @@ func isrGap(cluster config.Cluster, cfg *sarama.Config, topics []string) string 
 		}
 	}
 	return ""
-}
-
-// requireLab fails in CI and skips elsewhere when the machine cannot run
-// the lab: it needs root for namespaces, java and maven for Kafka.
-func requireLab(t testing.TB) {
-	t.Helper()
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root (network namespaces)")
-	}
-	for _, bin := range []string{"java", "mvn"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) == 0 {
-		if testing.Short() && os.Getenv("CI") == "" {
-			t.Skip("integration test with real Kafka; run without -short")
-		}
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("the lab integration tests need %s; CI must provide them", strings.Join(missing, ", "))
-	}
-	t.Skipf("the lab integration tests need %s", strings.Join(missing, ", "))
-}
-
-func buildStretchctl(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "stretchctl")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/stretchctl")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build stretchctl: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func run(t testing.TB, bin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var o, e bytes.Buffer
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("run %v: %v", args, err)
-	}
-	return o.String(), e.String(), code
-}
-
-func mustRun(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	out, errOut, code := run(t, bin, args...)
-	if code != 0 {
-		t.Fatalf("stretchctl %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
-}
-
-// healAll undoes whatever a failed subtest left.
-func healAll(t *testing.T, bin, dir string) {
-	if _, errOut, code := run(t, bin, "lab", "heal", "--all", "--dir", dir); code != 0 {
-		t.Errorf("cleanup heal: exit %d: %s", code, errOut)
-	}
 }
