@@ -398,45 +398,35 @@ func (r *run) requests(ctx context.Context, t *target, first time.Time) {
 	})
 }
 
-// produceVersion is the Produce version for the protocol version spoken,
-// as sarama's producer picks it (sarama lowers it to what the broker
-// supports).
-func produceVersion(v sarama.KafkaVersion) int16 {
-	switch {
-	case v.IsAtLeast(sarama.V3_7_0_0):
-		return 10
-	case v.IsAtLeast(sarama.V2_8_0_0):
-		return 9
-	case v.IsAtLeast(sarama.V2_4_0_0):
-		return 8
-	case v.IsAtLeast(sarama.V2_1_0_0):
-		return 7
-	case v.IsAtLeast(sarama.V2_0_0_0):
-		return 6
-	case v.IsAtLeast(sarama.V1_0_0_0):
-		return 5
-	}
-	return 3
+// versionStep maps the lowest protocol version spoken to a request version.
+type versionStep struct {
+	from sarama.KafkaVersion
+	ver  int16
 }
 
-// fetchVersion is the Fetch version for the protocol version spoken, as
-// sarama's consumer picks it.
-func fetchVersion(v sarama.KafkaVersion) int16 {
-	switch {
-	case v.IsAtLeast(sarama.V2_7_0_0):
-		return 12
-	case v.IsAtLeast(sarama.V2_3_0_0):
-		return 11
-	case v.IsAtLeast(sarama.V2_1_0_0):
-		return 10
-	case v.IsAtLeast(sarama.V2_0_0_0):
-		return 8
-	case v.IsAtLeast(sarama.V1_1_0_0):
-		return 7
-	case v.IsAtLeast(sarama.V1_0_0_0):
-		return 6
+// pickVersion returns the request version of the first step the spoken
+// version reaches (steps newest first), else fallback. It mirrors how
+// sarama's own clients choose request versions; sarama lowers them further
+// to what the broker supports.
+func pickVersion(v sarama.KafkaVersion, fallback int16, steps ...versionStep) int16 {
+	for _, s := range steps {
+		if v.IsAtLeast(s.from) {
+			return s.ver
+		}
 	}
-	return 5
+	return fallback
+}
+
+// produceVersion is the Produce version sarama's producer would use.
+func produceVersion(v sarama.KafkaVersion) int16 {
+	return pickVersion(v, 3, versionStep{sarama.V3_7_0_0, 10}, versionStep{sarama.V2_8_0_0, 9}, versionStep{sarama.V2_4_0_0, 8},
+		versionStep{sarama.V2_1_0_0, 7}, versionStep{sarama.V2_0_0_0, 6}, versionStep{sarama.V1_0_0_0, 5})
+}
+
+// fetchVersion is the Fetch version sarama's consumer would use.
+func fetchVersion(v sarama.KafkaVersion) int16 {
+	return pickVersion(v, 5, versionStep{sarama.V2_7_0_0, 12}, versionStep{sarama.V2_3_0_0, 11}, versionStep{sarama.V2_1_0_0, 10},
+		versionStep{sarama.V2_0_0_0, 8}, versionStep{sarama.V1_1_0_0, 7}, versionStep{sarama.V1_0_0_0, 6})
 }
 
 // pending holds the probe records of one partition that were sent and not

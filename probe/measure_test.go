@@ -317,3 +317,23 @@ func TestMeasureUnreachable(t *testing.T) {
 		t.Errorf("err = %q, want it to say connection refused", err)
 	}
 }
+
+func TestRequestVersions(t *testing.T) {
+	tests := []struct {
+		name                   string
+		v                      sarama.KafkaVersion
+		produce, fetch, config int16
+	}{
+		{"4.3.1", sarama.V4_3_1_0, 10, 12, 4},
+		{"3.9.1", sarama.V3_9_1_0, 10, 12, 4},
+		{"2.6", sarama.V2_6_0_0, 8, 11, 3},
+		{"2.0", sarama.V2_0_0_0, 6, 8, 2},
+		{"0.11", sarama.V0_11_0_0, 3, 5, 0},
+	}
+	for _, tt := range tests {
+		r := &reader{s: &settings{version: tt.v}}
+		if got := [3]int16{produceVersion(tt.v), fetchVersion(tt.v), r.describeConfigsVersion()}; got != [3]int16{tt.produce, tt.fetch, tt.config} {
+			t.Errorf("%s: produce/fetch/describeConfigs = %v, want %v", tt.name, got, [3]int16{tt.produce, tt.fetch, tt.config})
+		}
+	}
+}

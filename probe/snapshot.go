@@ -370,22 +370,11 @@ func (r *reader) checkReplicaBrokers(snap *topology.Snapshot) {
 	}
 }
 
-// describeConfigsVersion is the DescribeConfigs version for the protocol
-// version spoken, as sarama's ClusterAdmin picks it (sarama lowers it
-// further to what the broker supports).
+// describeConfigsVersion is the DescribeConfigs version sarama's
+// ClusterAdmin would use.
 func (r *reader) describeConfigsVersion() int16 {
-	v := r.s.version
-	switch {
-	case v.IsAtLeast(sarama.V2_8_0_0):
-		return 4
-	case v.IsAtLeast(sarama.V2_6_0_0):
-		return 3
-	case v.IsAtLeast(sarama.V2_0_0_0):
-		return 2
-	case v.IsAtLeast(sarama.V1_1_0_0):
-		return 1
-	}
-	return 0
+	return pickVersion(r.s.version, 0, versionStep{sarama.V2_8_0_0, 4}, versionStep{sarama.V2_6_0_0, 3},
+		versionStep{sarama.V2_0_0_0, 2}, versionStep{sarama.V1_1_0_0, 1})
 }
 
 func (r *reader) describeConfigs(b *sarama.Broker, typ sarama.ConfigResourceType, names []string) ([]*sarama.ResourceResponse, error) {
