@@ -532,22 +532,41 @@ func waitISRFull(t *testing.T, cluster config.Cluster, topics ...string) {
 	t.Fatalf("ISR never full: %s", why)
 }
 
+// isrGap says what is missing, "" when every broker's own metadata lists
+// the topics with a full ISR. Each broker is asked directly: a snapshot
+// takes the view of whichever broker answers first, so the topics must
+// have reached every broker's metadata cache, not just one client's.
 func isrGap(cluster config.Cluster, cfg *sarama.Config, topics []string) string {
-	client, err := sarama.NewClient(cluster.Bootstrap, cfg)
+	for _, addr := range cluster.Bootstrap {
+		if why := isrGapAt(addr, cfg, topics); why != "" {
+			return addr + ": " + why
+		}
+	}
+	return ""
+}
+
+func isrGapAt(addr string, cfg *sarama.Config, topics []string) string {
+	b := sarama.NewBroker(addr)
+	if err := b.Open(cfg); err != nil {
+		return err.Error()
+	}
+	defer b.Close()
+	md, err := b.GetMetadata(sarama.NewMetadataRequest(cfg.Version, topics))
 	if err != nil {
 		return err.Error()
 	}
-	defer client.Close()
+	byName := map[string]*sarama.TopicMetadata{}
+	for _, tm := range md.Topics {
+		byName[tm.Name] = tm
+	}
 	for _, topic := range topics {
-		parts, err := client.Partitions(topic)
-		if err != nil || len(parts) == 0 {
-			return fmt.Sprintf("%s: partitions %v: %v", topic, parts, err)
+		tm, ok := byName[topic]
+		if !ok || tm.Err != sarama.ErrNoError || len(tm.Partitions) == 0 {
+			return fmt.Sprintf("%s not known yet", topic)
 		}
-		for _, p := range parts {
-			replicas, _ := client.Replicas(topic, p)
-			isr, _ := client.InSyncReplicas(topic, p)
-			if len(isr) != len(replicas) {
-				return fmt.Sprintf("%s-%d isr %v of replicas %v", topic, p, isr, replicas)
+		for _, p := range tm.Partitions {
+			if len(p.Isr) != len(p.Replicas) {
+				return fmt.Sprintf("%s-%d isr %v of replicas %v", topic, p.ID, p.Isr, p.Replicas)
 			}
 		}
 	}
