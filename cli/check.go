@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -96,6 +97,7 @@ reproducible CI runs and bug reports. Secrets are never saved.`,
 
 type checkOptions struct {
 	config, snapshot, format, failOn string
+	latencyMatrix, latencyTopic      string
 	reports                          []string
 }
 
@@ -111,7 +113,14 @@ writes or serving reads, where acknowledged data may be lost, whether the
 controller quorum survives, and the RTO with its breakdown.
 
 Exit codes: 0 goals met, 1 goals violated (a finding at or above --fail-on,
-or a scenario that misses the goals), 2 could not assess.`,
+or a scenario that misses the goals), 2 could not assess.
+
+Inter-DC latency (the latency rule TOP-008 and the round-trip term of every
+RTO prediction) comes from --latency-matrix when given (the JSON of
+` + "`stretchctl probe matrix`" + ` or of a one-shot ` + "`stretchctl probe`" + `), else from
+what probe agents published to --latency-topic on the live cluster. The
+report says where the figures came from and how old they are; reports older
+than three agent windows (30 s at least) are not used.`,
 		Example: `  stretchctl check --config stretch.yaml
   stretchctl check --snapshot snap.json --format sarif > check.sarif
   stretchctl check --report junit=out/check.xml --report sarif=out/check.sarif`,
@@ -124,7 +133,41 @@ or a scenario that misses the goals), 2 could not assess.`,
 	f.StringVar(&o.format, "format", "text", "text, json, junit, sarif or markdown")
 	f.StringVar(&o.failOn, "fail-on", "high", "lowest severity that fails the check: critical, high, medium or low")
 	f.StringArrayVar(&o.reports, "report", nil, "also write FORMAT=FILE (repeatable), e.g. junit=check.xml")
+	f.StringVar(&o.latencyMatrix, "latency-matrix", "", "latency matrix file (JSON of probe matrix or probe)")
+	f.StringVar(&o.latencyTopic, "latency-topic", probe.DefaultResultsTopic, `topic probe agents publish to ("" to not read it)`)
 	return cmd
+}
+
+// latency finds the inter-DC round trips for a check: from the matrix
+// file, else from the agents' topic on the live cluster. A missing or
+// unreadable topic is not an error (the report says latency was not
+// measured, and why); a bad file is.
+func (o *checkOptions) latency(ctx context.Context, io IO, c *config.Config) (map[string]time.Duration, string, error) {
+	var m *probe.Matrix
+	switch {
+	case o.latencyMatrix != "":
+		var err error
+		if m, err = probe.LoadMatrix(o.latencyMatrix, time.Now()); err != nil {
+			return nil, "", exitErr(ExitAssess, fmt.Errorf("--latency-matrix: %w", err))
+		}
+	case o.snapshot != "" || o.latencyTopic == "":
+		return nil, "", nil
+	default:
+		var err error
+		m, err = probe.ReadMatrix(ctx, c.Cluster, probe.Options{Log: io.Log}, o.latencyTopic)
+		if errors.Is(err, probe.ErrNoReports) {
+			return nil, err.Error() + "; run `stretchctl probe agent` in every DC or pass --latency-matrix", nil
+		}
+		if err != nil {
+			fmt.Fprintf(io.Err, "warning: could not read latency reports from topic %s: %v\n", o.latencyTopic, err)
+			return nil, "reading topic " + o.latencyTopic + " failed", nil
+		}
+	}
+	rtt, src := m.RTT()
+	if len(rtt) == 0 {
+		return nil, src + "; no fresh inter-DC cell", nil
+	}
+	return rtt, src, nil
 }
 
 func (o *checkOptions) run(ctx context.Context, io IO, version string) error {
@@ -141,6 +184,10 @@ func (o *checkOptions) run(ctx context.Context, io IO, version string) error {
 		return exitErr(ExitAssess, err)
 	}
 	c, err := loadConfig(o.config)
+	if err != nil {
+		return err
+	}
+	rtt, rttSource, err := o.latency(ctx, io, c)
 	if err != nil {
 		return err
 	}
@@ -165,7 +212,7 @@ func (o *checkOptions) run(ctx context.Context, io IO, version string) error {
 		}
 		cls = append(cls, cc)
 	}
-	rep, err := rules.Evaluate(&rules.Input{Snapshot: snap, Config: c, Clients: cls, FailOn: failOn})
+	rep, err := rules.Evaluate(&rules.Input{Snapshot: snap, Config: c, Clients: cls, FailOn: failOn, RTT: rtt, RTTSource: rttSource})
 	if err != nil {
 		return exitErr(ExitAssess, err)
 	}

@@ -66,6 +66,7 @@ not reach the cluster at all, or bad usage.`,
 	f.StringVar(&o.from, "from", os.Getenv(labDCEnv), "DC this probe runs in (default $"+labDCEnv+")")
 	f.StringVar(&o.format, "format", "text", "text or json")
 	f.StringVar(&o.topic, "topic", probe.DefaultTopic, "probe topic to write to")
+	cmd.AddCommand(newProbeAgentCmd(io), newProbeMatrixCmd(io))
 	return cmd
 }
 

@@ -110,10 +110,11 @@ type Stats struct {
 // Percentiles of the samples in milliseconds, from an HDR histogram with
 // three significant digits (0.1% resolution).
 type Percentiles struct {
-	MinMs float64 `json:"minMs"`
-	P50Ms float64 `json:"p50Ms"`
-	P99Ms float64 `json:"p99Ms"`
-	MaxMs float64 `json:"maxMs"`
+	MinMs  float64 `json:"minMs"`
+	MeanMs float64 `json:"meanMs"`
+	P50Ms  float64 `json:"p50Ms"`
+	P99Ms  float64 `json:"p99Ms"`
+	MaxMs  float64 `json:"maxMs"`
 }
 
 // P50 returns the median and whether there was a sample.
@@ -225,10 +226,11 @@ func summarize(h *hdrhistogram.Histogram, errs, timeouts int64, lastErr, unknown
 	if st.Count > 0 {
 		us := func(v int64) float64 { return float64(v) / 1000 }
 		st.Percentiles = &Percentiles{
-			MinMs: us(h.Min()),
-			P50Ms: us(h.ValueAtQuantile(50)),
-			P99Ms: us(h.ValueAtQuantile(99)),
-			MaxMs: us(h.Max()),
+			MinMs:  us(h.Min()),
+			MeanMs: h.Mean() / 1000,
+			P50Ms:  us(h.ValueAtQuantile(50)),
+			P99Ms:  us(h.ValueAtQuantile(99)),
+			MaxMs:  us(h.Max()),
 		}
 	}
 	return st

@@ -51,6 +51,15 @@ type MeasureOptions struct {
 	Topic string
 	// DC maps a broker.rack to its DC; nil means the rack is the DC.
 	DC func(rack string) string
+	// Slot of Slots, when Slots > 0, shares the interval between probes
+	// running at once in different DCs (the agents): sampling starts on a
+	// wall-clock multiple of Interval and this probe sends only in its
+	// slot, the Slot-th 1/Slots of every interval. Two probes writing to
+	// one leader at once would make each other's acks=all wait for a
+	// second follower fetch (a follower fetches all of a leader's
+	// partitions in one request), inflating replication up to twice the
+	// round trip. Clocks synchronised to a few ms (NTP) are enough.
+	Slot, Slots int
 }
 
 // Measure measures, from where it runs, the latency to every broker of the
@@ -75,7 +84,8 @@ type MeasureOptions struct {
 //
 // Every request is bounded by the timeout; a broker that does not answer
 // (down, frozen, cut off) shows as timeouts or errors in its row, and the
-// run goes on. Measure returns within setup + Duration + 2×timeout, where
+// run goes on. Measure returns within setup + Duration + 2×timeout (+ one
+// interval with Slots, waiting for the wall-clock start), where
 // setup is two timeouts at most (bootstrap, DescribeCluster) plus, only
 // when it must create the topic or move a leader, up to 10 s more. It
 // fails only when no bootstrap server answers (a *ConnectError), on
@@ -193,6 +203,9 @@ func (o MeasureOptions) withDefaults(cluster config.Cluster) (MeasureOptions, er
 	if o.Topic == "" {
 		o.Topic = DefaultTopic
 	}
+	if o.Slots < 0 || o.Slot < 0 || (o.Slots > 0 && o.Slot >= o.Slots) {
+		return o, fmt.Errorf("probe slot %d of %d: want 0 <= slot < slots", o.Slot, o.Slots)
+	}
 	if o.DC == nil {
 		o.DC = func(rack string) string { return rack }
 	}
@@ -224,7 +237,11 @@ type run struct {
 // twice (an acks=1 and an acks=all in a row), after which every
 // connection is closed and what is still unanswered counts as a timeout.
 func (r *run) sample(ctx context.Context) error {
-	start := time.Now()
+	start, span := time.Now(), r.opts.Interval
+	if n := r.opts.Slots; n > 0 {
+		span = r.opts.Interval / time.Duration(n)
+		start = start.Truncate(r.opts.Interval).Add(r.opts.Interval + span*time.Duration(r.opts.Slot))
+	}
 	r.end = start.Add(r.opts.Duration)
 	r.stop = r.end.Add(2 * r.opts.Timeout)
 	wctx, cancel := context.WithDeadline(ctx, r.stop)
@@ -241,12 +258,13 @@ func (r *run) sample(ctx context.Context) error {
 	r.cfg = cfg
 
 	// Three periodic tasks per broker, each in its own slot of the
-	// interval, so that the probe's own requests do not queue behind one
-	// another (or compete for a small machine's CPU).
+	// interval (of this probe's span of it), so that the probe's own
+	// requests do not queue behind one another (or compete for a small
+	// machine's CPU).
 	const tasks = 3
 	slots := time.Duration(len(r.targets) * tasks)
 	slot := func(i, j int) time.Duration {
-		return r.opts.Interval * time.Duration(i*tasks+j) / max(slots, 1)
+		return span * time.Duration(i*tasks+j) / max(slots, 1)
 	}
 	var wg sync.WaitGroup
 	for i, t := range r.targets {

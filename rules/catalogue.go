@@ -103,7 +103,11 @@ func Evaluate(in *Input) (*Report, error) {
 		}
 	}
 	if in.RTT == nil {
-		m.notes = append(m.notes, "inter-DC latency not measured: the RTO predictions leave out network round trips")
+		why := ""
+		if in.RTTSource != "" {
+			why = " (" + in.RTTSource + ")"
+		}
+		m.notes = append(m.notes, "inter-DC latency not measured"+why+": the RTO predictions leave out network round trips")
 	} else if in.RTTSource != "" {
 		m.notes = append(m.notes, "inter-DC latency from "+in.RTTSource)
 	}
