@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"flag"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchctl/stretchctl/lab"
 	"github.com/stretchctl/stretchctl/lab/wan"
+	"github.com/stretchctl/stretchctl/probe"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -194,4 +196,54 @@ func TestCheckOfflineExitCodesAndFormats(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCheckLatencyMatrix feeds check a matrix file: a fresh one drives
+// the latency rule (TOP-008) and says where the figures came from; a
+// stale one is named and not used.
+func TestCheckLatencyMatrix(t *testing.T) {
+	ex := func(file string) string {
+		return filepath.Join("..", "rules", "testdata", "examples", "20-well-configured", file)
+	}
+	cell := func(from, to string, ms float64) probe.Cell {
+		p := &probe.Percentiles{MinMs: ms, MeanMs: ms, P50Ms: ms, P99Ms: ms, MaxMs: ms}
+		return probe.Cell{From: from, To: to, Connect: probe.Stats{Count: 5, Percentiles: p}}
+	}
+	write := func(age time.Duration) string {
+		now := time.Now()
+		m := probe.BuildMatrix([]probe.Report{
+			{Version: 1, Agent: "dc-a/x", From: "dc-a", At: now.Add(-age), WindowMs: 10000, Matrix: []probe.Cell{cell("dc-a", "dc-b", 8), cell("dc-a", "dc-c", 120)}},
+		}, now, "test agents")
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "matrix.json")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fresh := write(5 * time.Second)
+	out, errOut, code := execute(t, "check", "--config", ex("stretch.yaml"), "--snapshot", ex("snapshot.json"), "--latency-matrix", fresh, "--format", "json")
+	if code != ExitViolated {
+		t.Fatalf("fresh matrix with a 120 ms link: exit %d, want %d\n%s", code, ExitViolated, errOut)
+	}
+	for _, want := range []string{`"id": "TOP-008"`, `"subject": "link:dc-a/dc-c"`, "file " + fresh} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%.3000s", want, out)
+		}
+	}
+	if strings.Contains(out, "link:dc-a/dc-b") {
+		t.Error("an 8 ms link within budget was reported")
+	}
+	stale := write(time.Hour)
+	out, errOut, code = execute(t, "check", "--config", ex("stretch.yaml"), "--snapshot", ex("snapshot.json"), "--latency-matrix", stale)
+	if code != ExitOK || !strings.Contains(out, "stale, not used: dc-a→dc-b, dc-a→dc-c") {
+		t.Errorf("stale matrix: exit %d, want 0 and the stale cells named\n%s%s", code, out, errOut)
+	}
+	_, errOut, code = execute(t, "check", "--config", ex("stretch.yaml"), "--snapshot", ex("snapshot.json"), "--latency-matrix", "nope.json")
+	if code != ExitAssess || !strings.Contains(errOut, "--latency-matrix") || !strings.Contains(errOut, "nope.json") {
+		t.Errorf("missing matrix file: exit %d, stderr %q", code, errOut)
+	}
 }

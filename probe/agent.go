@@ -41,8 +41,8 @@ type AgentOptions struct {
 	Name string
 	// Metrics, when set, is updated after every round.
 	Metrics *Metrics
-	// OnRound, when set, is called after every round with what was
-	// published (or could not be).
+	// OnRound, when set, is called after every round with its report
+	// and the error of the round (nil when the cluster was reached).
 	OnRound func(Report, error)
 }
 
@@ -114,7 +114,7 @@ func NewAgent(cluster config.Cluster, opts AgentOptions) (*Agent, error) {
 		opts.Name = h
 	}
 	a := &Agent{cluster: cluster, opts: opts, log: m.log(), key: Key(m.From, opts.Name)}
-	a.pub = &publisher{cluster: cluster, opts: m.Options, topic: opts.ResultsTopic, dc: m.DC, log: a.log}
+	a.pub = &publisher{cluster: cluster, opts: m.Options, topic: opts.ResultsTopic, dc: m.DC, log: a.log, timeout: m.Timeout}
 	return a, nil
 }
 
@@ -122,8 +122,26 @@ func NewAgent(cluster config.Cluster, opts AgentOptions) (*Agent, error) {
 // round that reaches no broker is reported (to OnRound and the metrics,
 // and published when the cluster takes it) and the next one starts after
 // one interval: the agent never gives up on a cluster that comes back.
+//
+// Publishing runs beside the rounds, newest report first: a results
+// topic whose leader was just lost must not hold up the measuring (a
+// report that could not be sent is replaced by the next one).
 func (a *Agent) Run(ctx context.Context) error {
-	defer a.pub.close()
+	queue := make(chan Report, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer a.pub.close()
+		for rep := range queue {
+			if err := a.pub.publish(ctx, a.key, rep); err != nil && ctx.Err() == nil {
+				a.log.Warn("could not publish a probe round", "topic", a.opts.ResultsTopic, "error", err)
+				if a.opts.Metrics != nil {
+					a.opts.Metrics.publishFailed()
+				}
+			}
+		}
+	}()
+	defer func() { close(queue); <-done }()
 	for ctx.Err() == nil {
 		res, err := Measure(ctx, a.cluster, a.opts.Measure)
 		if ctx.Err() != nil {
@@ -133,15 +151,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		if a.opts.Metrics != nil {
 			a.opts.Metrics.observe(rep, err == nil)
 		}
-		perr := a.pub.publish(ctx, a.key, rep)
-		if perr != nil {
-			a.log.Warn("could not publish a probe round", "topic", a.opts.ResultsTopic, "error", perr)
-			if a.opts.Metrics != nil {
-				a.opts.Metrics.publishFailed()
-			}
+		select { // drop the unsent report, if any, for this newer one
+		case <-queue:
+		default:
 		}
+		queue <- rep
 		if a.opts.OnRound != nil {
-			a.opts.OnRound(rep, errors.Join(err, perr))
+			a.opts.OnRound(rep, err)
 		}
 		if err != nil {
 			a.log.Warn("probe round failed", "error", err)
@@ -195,6 +211,7 @@ type publisher struct {
 	topic   string
 	dc      func(rack string) string
 	log     *slog.Logger
+	timeout time.Duration // of every request, as the probe's
 
 	client   sarama.Client
 	producer sarama.SyncProducer
@@ -222,10 +239,12 @@ func (p *publisher) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cfg.Net.DialTimeout, cfg.Net.ReadTimeout, cfg.Net.WriteTimeout = p.timeout, p.timeout, p.timeout
 	cfg.Producer.RequiredAcks = sarama.WaitForLocal
 	cfg.Producer.Return.Successes = true
-	cfg.Producer.Retry.Max = 2
-	cfg.Producer.Timeout = cfg.Net.ReadTimeout
+	cfg.Producer.Retry.Max = 3
+	cfg.Producer.Retry.Backoff = time.Second // a new leader is elected within seconds
+	cfg.Producer.Timeout = p.timeout
 	cfg.Producer.Compression = sarama.CompressionNone
 	c, err := sarama.NewClient(p.cluster.Bootstrap, cfg)
 	if err != nil {

@@ -193,6 +193,11 @@ var ErrNoReports = errors.New("no probe agent has published yet")
 // ReadReports reads every report in the results topic, from the oldest
 // offset to the end (the topic is compacted: about one record per agent).
 // It fails with ErrNoReports when the topic is missing or empty.
+//
+// Each request is bounded like a probe's (3 s at most); a partition whose
+// leader does not answer is tried again with fresh metadata until
+// cluster.timeout has passed twice, so that a matrix can be read while a
+// DC is lost, as soon as its partition has a new leader.
 func ReadReports(ctx context.Context, cluster config.Cluster, opts Options, topic string) ([]Report, error) {
 	if topic == "" {
 		topic = DefaultResultsTopic
@@ -201,6 +206,9 @@ func ReadReports(ctx context.Context, cluster config.Cluster, opts Options, topi
 	if err != nil {
 		return nil, err
 	}
+	overall := 2 * cfg.Net.ReadTimeout
+	timeout := min(cfg.Net.ReadTimeout, MaxRequestTimeout)
+	cfg.Net.DialTimeout, cfg.Net.ReadTimeout, cfg.Net.WriteTimeout = timeout, timeout, timeout
 	cfg.Consumer.Return.Errors = true
 	c, err := sarama.NewClient(cluster.Bootstrap, cfg)
 	if err != nil {
@@ -208,7 +216,7 @@ func ReadReports(ctx context.Context, cluster config.Cluster, opts Options, topi
 		for i := range errs {
 			errs[i] = err
 		}
-		return nil, &ConnectError{Addrs: cluster.Bootstrap, Errs: errs, Timeout: cfg.Net.DialTimeout}
+		return nil, &ConnectError{Addrs: cluster.Bootstrap, Errs: errs, Timeout: timeout}
 	}
 	defer c.Close()
 	topics, err := c.Topics()
@@ -222,60 +230,74 @@ func ReadReports(ctx context.Context, cluster config.Cluster, opts Options, topi
 	if err != nil {
 		return nil, err
 	}
-	cons, err := sarama.NewConsumerFromClient(c)
-	if err != nil {
-		return nil, err
-	}
-	defer cons.Close()
+	deadline := time.Now().Add(overall)
 	var out []Report
-	deadline := time.Now().Add(cfg.Net.ReadTimeout)
 	for _, p := range parts {
-		oldest, err := c.GetOffset(topic, p, sarama.OffsetOldest)
-		if err != nil {
-			return nil, fmt.Errorf("partition %d of %s: %w", p, topic, err)
-		}
-		newest, err := c.GetOffset(topic, p, sarama.OffsetNewest)
-		if err != nil {
-			return nil, fmt.Errorf("partition %d of %s: %w", p, topic, err)
-		}
-		if newest <= oldest {
-			continue
-		}
-		pc, err := cons.ConsumePartition(topic, p, oldest)
-		if err != nil {
-			return nil, fmt.Errorf("partition %d of %s: %w", p, topic, err)
-		}
-		err = func() error {
-			defer pc.Close()
-			tm := time.NewTimer(time.Until(deadline))
-			defer tm.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return ctx.Err()
-				case <-tm.C:
-					return fmt.Errorf("partition %d of %s: timed out reading up to offset %d", p, topic, newest)
-				case e := <-pc.Errors():
-					return e
-				case msg := <-pc.Messages():
-					var r Report
-					if msg.Value != nil && json.Unmarshal(msg.Value, &r) == nil && r.Version == reportVersion {
-						out = append(out, r)
-					}
-					if msg.Offset >= newest-1 {
-						return nil
-					}
-				}
+		for {
+			reps, err := readPartition(ctx, c, topic, p, deadline)
+			if err == nil {
+				out = append(out, reps...)
+				break
 			}
-		}()
-		if err != nil {
-			return nil, err
+			if ctx.Err() != nil || time.Now().After(deadline) {
+				return nil, fmt.Errorf("partition %d of %s: %w", p, topic, err)
+			}
+			_ = c.RefreshMetadata(topic)
+			if !sleepUntil(ctx, time.Now().Add(500*time.Millisecond)) {
+				return nil, ctx.Err()
+			}
 		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: topic %s is empty", ErrNoReports, topic)
 	}
 	return out, nil
+}
+
+// readPartition reads one partition from its oldest to its newest offset.
+func readPartition(ctx context.Context, c sarama.Client, topic string, p int32, deadline time.Time) ([]Report, error) {
+	oldest, err := c.GetOffset(topic, p, sarama.OffsetOldest)
+	if err != nil {
+		return nil, err
+	}
+	newest, err := c.GetOffset(topic, p, sarama.OffsetNewest)
+	if err != nil {
+		return nil, err
+	}
+	if newest <= oldest {
+		return nil, nil
+	}
+	cons, err := sarama.NewConsumerFromClient(c)
+	if err != nil {
+		return nil, err
+	}
+	defer cons.Close()
+	pc, err := cons.ConsumePartition(topic, p, oldest)
+	if err != nil {
+		return nil, err
+	}
+	defer pc.Close()
+	tm := time.NewTimer(time.Until(deadline))
+	defer tm.Stop()
+	var out []Report
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tm.C:
+			return nil, fmt.Errorf("timed out reading up to offset %d", newest)
+		case e := <-pc.Errors():
+			return nil, e
+		case msg := <-pc.Messages():
+			var r Report
+			if msg.Value != nil && json.Unmarshal(msg.Value, &r) == nil && r.Version == reportVersion {
+				out = append(out, r)
+			}
+			if msg.Offset >= newest-1 {
+				return out, nil
+			}
+		}
+	}
 }
 
 // ReadMatrix reads the results topic and builds the matrix from it.

@@ -228,7 +228,7 @@ func TestResultJSON(t *testing.T) {
 	}
 	s := string(b)
 	for _, want := range []string{
-		`"request":{"count":1,"errors":0,"timeouts":0,"minMs":2,"p50Ms":2,"p99Ms":2,"maxMs":2}`,
+		`"request":{"count":1,"errors":0,"timeouts":0,"minMs":2,"meanMs":2,"p50Ms":2,"p99Ms":2,"maxMs":2}`,
 		`"produceAcks1":{"count":0,"errors":0,"timeouts":0,"unknown":"leads no partition"}`,
 		`"matrix":[{"from":"dc-a","to":"dc-a","brokers":[1],`,
 	} {
