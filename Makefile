@@ -39,6 +39,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lab/... ./rules/...
 	bench/lab-up.sh $(BIN)
 	bench/check-vs-kafka-topics.sh $(BIN)
+	bench/probe-agent.sh $(BIN)
+	bench/probe-vs-kafka-perf.sh $(BIN)
 
 clean:
 	rm -rf bin out
