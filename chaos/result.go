@@ -1,0 +1,183 @@
+package chaos
+
+import "time"
+
+// Result is the outcome of one drill: what was injected, what the ledger
+// workload observed, the goals, the prediction for the same scenario and
+// whether they agree, and whether everything was healed. Its JSON is a
+// contract (../shared/design/PRODUCT.md): observed.rtoSeconds,
+// observed.ackedLost, predicted, goalsMet and healed are relied on.
+type Result struct {
+	// Tool and Version of stretchctl.
+	Tool    string `json:"tool"`
+	Version string `json:"version"`
+	// ClusterID is the Kafka cluster id the drill ran against.
+	ClusterID string `json:"clusterID"`
+	Config    string `json:"config,omitempty"`
+	Backend   string `json:"backend"`
+	Fault     Fault  `json:"fault"`
+	// Scenario is the check scenario the fault corresponds to ("lose
+	// dc-a", "isolate dc-a"), empty for latency and loss.
+	Scenario string `json:"scenario,omitempty"`
+
+	Workload Workload `json:"workload"`
+	Phases   Phases   `json:"phases"`
+	Observed Observed `json:"observed"`
+	// Timeline has one entry per second from the start of the workload.
+	Timeline []Second `json:"timeline"`
+
+	Goals Goals `json:"goals"`
+	// GoalsMet: observed RPO and RTO within the goals (and healed).
+	GoalsMet bool `json:"goalsMet"`
+	// Predicted is check's prediction for Scenario on the drill's topic,
+	// nil when the fault has no scenario.
+	Predicted  *Prediction `json:"predicted"`
+	Comparison Comparison  `json:"comparison"`
+
+	// Healed: every fault was removed and the cluster came back (ISR
+	// full). Leftover says what was not healed, when Healed is false.
+	Healed   bool     `json:"healed"`
+	Leftover []string `json:"leftover,omitempty"`
+	// Verdict is "pass" (goals met, healed), "fail" (goals missed) or
+	// "error" (the drill could not complete: see Notes).
+	Verdict string   `json:"verdict"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// Workload describes the ledger workload.
+type Workload struct {
+	Topic      string `json:"topic"`
+	Partitions int    `json:"partitions"`
+	// ProducerDC is where the producers ran ("" = the operator's site).
+	ProducerDC string `json:"producerDC,omitempty"`
+	Producers  int    `json:"producers"`
+	// RatePerSecond is the target send rate over all producers.
+	RatePerSecond int `json:"ratePerSecond"`
+	// Settings are the producer settings that decide the outcome, with
+	// where each came from (the user's file, the library default, a flag).
+	Settings []Setting `json:"settings"`
+	// Source is the producer file, or "flags" / "defaults".
+	Source string `json:"source"`
+}
+
+// Setting is one producer setting and its origin.
+type Setting struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Origin string `json:"origin"`
+}
+
+// Phases are the moments of the drill (zero when not reached).
+type Phases struct {
+	Started  time.Time `json:"started"`
+	Injected time.Time `json:"injected"`
+	Healed   time.Time `json:"healed"`
+	// Recovered is when every partition of the topic had its full ISR
+	// again after healing.
+	Recovered time.Time `json:"recovered"`
+	Stopped   time.Time `json:"stopped"` // the workload stopped
+	Finished  time.Time `json:"finished"`
+}
+
+// Observed is what the ledger saw.
+type Observed struct {
+	// RTOSeconds is the longest time, after injection, during which no
+	// write to some partition succeeded; null when writes to some
+	// partition did not resume before the fault was healed (unbounded
+	// while the fault lasts).
+	RTOSeconds *float64 `json:"rtoSeconds"`
+	// ResolutionMs is the measurement resolution of RTOSeconds: the
+	// largest gap between two successes of one partition in steady state.
+	ResolutionMs float64 `json:"resolutionMs"`
+	// Partitions has the detail per partition.
+	Partitions []PartitionObservation `json:"partitions"`
+
+	Sent   int64 `json:"sent"`
+	Acked  int64 `json:"acked"`
+	Failed int64 `json:"failed"` // sends that ended in an error
+	// AckedLost: acknowledged records not found when reading back (the
+	// observed RPO, in records). Lost lists them (at most 1000).
+	AckedLost int64         `json:"ackedLost"`
+	Lost      []LedgerEntry `json:"lost,omitempty"`
+	// Duplicates: records found more than once.
+	Duplicates int64 `json:"duplicates"`
+	// UnackedPresent: records whose send failed (or never completed)
+	// but which are in the log: not a loss, a client-visible ambiguity.
+	UnackedPresent int64 `json:"unackedPresent"`
+	// ReadBack says how the log was read (offsets, isolation level).
+	ReadBack string `json:"readBack"`
+}
+
+// PartitionObservation is one partition's availability.
+type PartitionObservation struct {
+	Partition int32 `json:"partition"`
+	// LongestGapMs is the longest interval without a successful write
+	// that overlaps the fault; null when writes did not resume before
+	// the heal.
+	LongestGapMs *float64 `json:"longestGapMs"`
+	// FirstSuccessMs is the time from injection to the first write sent
+	// after injection that succeeded; null when none did before heal.
+	FirstSuccessMs *float64 `json:"firstSuccessMs"`
+	Acked          int64    `json:"acked"`
+	Failed         int64    `json:"failed"`
+	AckedLost      int64    `json:"ackedLost"`
+}
+
+// LedgerEntry identifies one record of the ledger.
+type LedgerEntry struct {
+	Producer  int       `json:"producer"`
+	Partition int32     `json:"partition"`
+	Seq       int64     `json:"seq"`
+	Offset    int64     `json:"offset"` // as acknowledged
+	Sent      time.Time `json:"sent"`
+	Acked     time.Time `json:"acked"`
+}
+
+// Second is one second of the timeline.
+type Second struct {
+	// T is seconds since Phases.Started.
+	T         int     `json:"t"`
+	Successes int64   `json:"successes"`
+	Errors    int64   `json:"errors"`
+	P50Ms     float64 `json:"p50Ms"`
+	P99Ms     float64 `json:"p99Ms"`
+}
+
+// Goals are the team's goals the drill is judged against.
+type Goals struct {
+	RPO        int64   `json:"rpo"`
+	RTOSeconds float64 `json:"rtoSeconds"`
+}
+
+// Prediction is check's prediction for the drill's scenario, restricted
+// to the drill's topic where it says per-partition things.
+type Prediction struct {
+	Scenario string `json:"scenario"`
+	// Partition counts of the drill's topic.
+	WriteUnavailable  int  `json:"writeUnavailable"`
+	ReadUnavailable   int  `json:"readUnavailable"`
+	AckedLossPossible int  `json:"ackedLossPossible"`
+	QuorumSurvives    bool `json:"quorumSurvives"`
+	// RTOSeconds is the predicted RTO; null means unbounded (writes stop
+	// until the DC returns).
+	RTOSeconds *float64 `json:"rtoSeconds"`
+	GoalsMet   bool     `json:"goalsMet"`
+	Why        []string `json:"why,omitempty"`
+}
+
+// Comparison says whether observation and prediction agree.
+type Comparison struct {
+	// Agree is false when any point disagrees; a disagreement is a
+	// finding worth reporting.
+	Agree  bool     `json:"agree"`
+	Points []Point  `json:"points"`
+	Notes  []string `json:"notes,omitempty"`
+}
+
+// Point is one compared quantity.
+type Point struct {
+	What      string `json:"what"`
+	Predicted string `json:"predicted"`
+	Observed  string `json:"observed"`
+	Agree     bool   `json:"agree"`
+}
