@@ -87,7 +87,8 @@ type Observed struct {
 	// while the fault lasts).
 	RTOSeconds *float64 `json:"rtoSeconds"`
 	// ResolutionMs is the measurement resolution of RTOSeconds: the
-	// largest gap between two successes of one partition in steady state.
+	// median gap between two successes of one partition in steady state
+	// (an outage's start and end are each known to about that).
 	ResolutionMs float64 `json:"resolutionMs"`
 	// Partitions has the detail per partition.
 	Partitions []PartitionObservation `json:"partitions"`

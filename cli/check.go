@@ -238,13 +238,18 @@ type reportFile struct {
 }
 
 func parseReports(specs []string) ([]reportFile, error) {
+	return parseReportsWith(specs, report.ParseFormat, "junit=check.xml")
+}
+
+// parseReportsWith reads --report FORMAT=FILE values with a format parser.
+func parseReportsWith(specs []string, parse func(string) (report.Format, error), example string) ([]reportFile, error) {
 	var out []reportFile
 	for _, s := range specs {
 		f, path, ok := strings.Cut(s, "=")
 		if !ok || path == "" {
-			return nil, fmt.Errorf("--report %q: want FORMAT=FILE, e.g. junit=check.xml", s)
+			return nil, fmt.Errorf("--report %q: want FORMAT=FILE, e.g. %s", s, example)
 		}
-		format, err := report.ParseFormat(f)
+		format, err := parse(f)
 		if err != nil {
 			return nil, fmt.Errorf("--report %q: %w", s, err)
 		}

@@ -1,0 +1,448 @@
+package chaos
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	cm "github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Labels and annotation on every Chaos Mesh object stretchctl creates.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "stretchctl"
+	LabelDrill     = "stretchctl.io/drill"
+	LabelFault     = "stretchctl.io/fault"
+	LabelDC        = "stretchctl.io/dc"
+	LabelPeer      = "stretchctl.io/peer"
+	// AnnotationFault holds the Fault (JSON) an object was made for: Apply
+	// compares it to tell a repeated Apply from a different fault.
+	AnnotationFault = "stretchctl.io/fault"
+
+	// DefaultZoneLabel is the pod label holding the DC.
+	DefaultZoneLabel = "topology.kubernetes.io/zone"
+)
+
+// ChaosMesh injects faults by creating Chaos Mesh PodChaos and
+// NetworkChaos objects. Every object expires by itself Grace after the
+// fault's duration, so that a fault ends even if stretchctl dies.
+type ChaosMesh struct {
+	spec ChaosMeshSpec
+	c    client.Client
+	// poll is how often Recover checks that the objects are gone.
+	poll time.Duration
+}
+
+// NewChaosMesh returns a backend that creates its objects through c, whose
+// scheme must know the Chaos Mesh types (see ChaosMeshScheme). The spec is
+// checked by Apply and Recover.
+func NewChaosMesh(spec ChaosMeshSpec, c client.Client) *ChaosMesh {
+	return &ChaosMesh{spec: spec, c: c, poll: 250 * time.Millisecond}
+}
+
+// ChaosMeshScheme returns a scheme with the Chaos Mesh v1alpha1 types.
+func ChaosMeshScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := cm.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("chaos mesh scheme: %w", err)
+	}
+	return s, nil
+}
+
+// NewChaosMeshFromKubeconfig connects to the cluster spec.Kubeconfig
+// names; when it is empty, $KUBECONFIG, then the in-cluster config, then
+// ~/.kube/config.
+func NewChaosMeshFromKubeconfig(spec ChaosMeshSpec) (*ChaosMesh, error) {
+	if err := checkChaosMeshSpec(spec); err != nil {
+		return nil, err
+	}
+	cfg, err := restConfig(spec.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	// Print the apiserver's warnings (deprecations) plainly rather than
+	// through controller-runtime's logger, which the CLI does not set up.
+	cfg.WarningHandler = rest.NewWarningWriter(os.Stderr, rest.WarningWriterOptions{Deduplicate: true})
+	s, err := ChaosMeshScheme()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: s})
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
+	return NewChaosMesh(spec, c), nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	switch {
+	case kubeconfig != "":
+		rules.ExplicitPath = kubeconfig
+	case os.Getenv(clientcmd.RecommendedConfigPathEnvVar) == "":
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+	if err != nil {
+		where := kubeconfig
+		if where == "" {
+			where = "$KUBECONFIG, in-cluster or ~/.kube/config"
+		}
+		return nil, fmt.Errorf("kubernetes config (%s): %w", where, err)
+	}
+	return cfg, nil
+}
+
+func init() {
+	restorers["chaos-mesh"] = func(s Spec) (Backend, error) {
+		return NewChaosMeshFromKubeconfig(*s.ChaosMesh)
+	}
+}
+
+func checkChaosMeshSpec(s ChaosMeshSpec) error {
+	if s.Namespace == "" {
+		return errors.New("chaos mesh: the namespace for its objects is not set")
+	}
+	if s.DrillID == "" {
+		return errors.New("chaos mesh: the drill id is not set")
+	}
+	if errs := validation.IsValidLabelValue(s.DrillID); len(errs) > 0 {
+		return fmt.Errorf("chaos mesh: drill id %q is not a valid label value: %s", s.DrillID, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Name implements Backend.
+func (b *ChaosMesh) Name() string { return "chaos-mesh" }
+
+// Spec implements Backend.
+func (b *ChaosMesh) Spec() Spec {
+	s := b.spec
+	s.TargetNamespaces = slices.Clone(s.TargetNamespaces)
+	s.PodLabels = maps.Clone(s.PodLabels)
+	return Spec{ChaosMesh: &s}
+}
+
+// Object returns the Chaos Mesh object that injects f (a *PodChaos or a
+// *NetworkChaos), without creating it.
+func (b *ChaosMesh) Object(f Fault) (client.Object, error) {
+	if err := checkChaosMeshSpec(b.spec); err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	meta := b.objectMeta(f)
+	duration := durationString(f.Duration + Grace)
+	dcPods := b.pods(f.DC, false)
+	var obj interface {
+		client.Object
+		Default(context.Context, runtime.Object) error
+		Validate() ([]string, error)
+	}
+	switch f.Kind {
+	case Kill, Freeze:
+		action := cm.PodKillAction
+		if f.Kind == Freeze {
+			action = cm.PodFailureAction
+		}
+		obj = &cm.PodChaos{
+			ObjectMeta: meta,
+			Spec: cm.PodChaosSpec{
+				ContainerSelector: cm.ContainerSelector{PodSelector: dcPods},
+				Action:            action,
+				Duration:          &duration,
+			},
+		}
+	case Isolate, Latency, Loss:
+		target := b.pods(f.DC, true)
+		if f.Peer != "" {
+			target = b.pods(f.Peer, false)
+		}
+		spec := cm.NetworkChaosSpec{
+			PodSelector: dcPods,
+			Duration:    &duration,
+			Direction:   cm.Both,
+			Target:      &target,
+		}
+		switch f.Kind {
+		case Isolate:
+			spec.Action = cm.PartitionAction
+		case Latency:
+			// Both directions get half of the round trip.
+			spec.Action = cm.DelayAction
+			spec.Delay = &cm.DelaySpec{
+				Latency:     latencyString(f.Delay / 2),
+				Jitter:      cm.DefaultJitter,
+				Correlation: cm.DefaultCorrelation,
+			}
+		case Loss:
+			spec.Action = cm.LossAction
+			spec.Loss = &cm.LossSpec{
+				Loss:        strconv.FormatFloat(f.LossPercent, 'f', -1, 64),
+				Correlation: cm.DefaultCorrelation,
+			}
+		}
+		obj = &cm.NetworkChaos{ObjectMeta: meta, Spec: spec}
+	default:
+		return nil, fmt.Errorf("chaos mesh: no object for fault %s", f.Kind)
+	}
+	// What Chaos Mesh's admission webhooks do (default, then validate), on
+	// a copy: a mistake shows here rather than as a rejection from the
+	// cluster.
+	check := obj.DeepCopyObject().(interface {
+		Default(context.Context, runtime.Object) error
+		Validate() ([]string, error)
+	})
+	if err := check.Default(context.Background(), check.(runtime.Object)); err != nil {
+		return nil, fmt.Errorf("chaos mesh: %s %s: %w", kindOf(obj), meta.Name, err)
+	}
+	if _, err := check.Validate(); err != nil {
+		return nil, fmt.Errorf("chaos mesh: %s %s: %w", kindOf(obj), meta.Name, err)
+	}
+	return obj, nil
+}
+
+// pods selects the Kafka pods of dc, or with others those of every DC but
+// dc, in all mode.
+func (b *ChaosMesh) pods(dc string, others bool) cm.PodSelector {
+	zone := b.spec.ZoneLabel
+	if zone == "" {
+		zone = DefaultZoneLabel
+	}
+	ns := slices.Clone(b.spec.TargetNamespaces)
+	if len(ns) == 0 {
+		ns = []string{b.spec.Namespace}
+	}
+	labels := maps.Clone(b.spec.PodLabels)
+	var exprs cm.LabelSelectorRequirements
+	if others {
+		exprs = cm.LabelSelectorRequirements{
+			{Key: zone, Operator: metav1.LabelSelectorOpExists},
+			{Key: zone, Operator: metav1.LabelSelectorOpNotIn, Values: []string{dc}},
+		}
+	} else {
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[zone] = dc
+	}
+	return cm.PodSelector{
+		Mode: cm.AllMode,
+		Selector: cm.PodSelectorSpec{GenericSelectorSpec: cm.GenericSelectorSpec{
+			Namespaces:          ns,
+			LabelSelectors:      labels,
+			ExpressionSelectors: exprs,
+		}},
+	}
+}
+
+func (b *ChaosMesh) objectMeta(f Fault) metav1.ObjectMeta {
+	parts := []string{"stretchctl", b.spec.DrillID, string(f.Kind), f.DC}
+	labels := map[string]string{
+		LabelManagedBy: ManagedBy,
+		LabelDrill:     b.spec.DrillID,
+		LabelFault:     string(f.Kind),
+		LabelDC:        f.DC,
+	}
+	if f.Peer != "" {
+		parts = append(parts, f.Peer)
+		labels[LabelPeer] = f.Peer
+	}
+	js, _ := json.Marshal(f)
+	return metav1.ObjectMeta{
+		Name:        dnsName(parts...),
+		Namespace:   b.spec.Namespace,
+		Labels:      labels,
+		Annotations: map[string]string{AnnotationFault: string(js)},
+	}
+}
+
+// dnsName joins parts with dashes into a DNS label (RFC 1123, at most 63
+// characters): lower case, other characters become dashes, and a long
+// name is cut and ends with a hash of the whole.
+func dnsName(parts ...string) string {
+	full := strings.Join(parts, "-")
+	var sb strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(full) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			sb.WriteRune(r)
+			dash = false
+		} else if !dash {
+			sb.WriteByte('-')
+			dash = true
+		}
+	}
+	name := strings.Trim(sb.String(), "-")
+	if name == full && len(name) <= validation.DNS1123LabelMaxLength {
+		return name
+	}
+	// Changed or cut: a hash of the original keeps distinct inputs apart.
+	sum := sha256.Sum256([]byte(full))
+	suffix := hex.EncodeToString(sum[:])[:8]
+	if max := validation.DNS1123LabelMaxLength - len(suffix) - 1; len(name) > max {
+		name = strings.TrimRight(name[:max], "-")
+	}
+	return name + "-" + suffix
+}
+
+// durationString rounds d up to whole seconds: "150s".
+func durationString(d time.Duration) string {
+	return strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10) + "s"
+}
+
+// latencyString writes d in the one unit Chaos Mesh's pattern
+// (^[0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h)$) takes: "25ms", "1500us".
+func latencyString(d time.Duration) string {
+	switch {
+	case d%time.Millisecond == 0:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	case d%time.Microsecond == 0:
+		return strconv.FormatInt(d.Microseconds(), 10) + "us"
+	}
+	return strconv.FormatInt(d.Nanoseconds(), 10) + "ns"
+}
+
+func kindOf(o client.Object) string {
+	switch o.(type) {
+	case *cm.PodChaos:
+		return cm.KindPodChaos
+	case *cm.NetworkChaos:
+		return cm.KindNetworkChaos
+	}
+	return fmt.Sprintf("%T", o)
+}
+
+// Apply implements Backend: it creates the object for f. An object of the
+// same name made for the same fault is fine; one made for another fault,
+// or one being deleted, is an error.
+func (b *ChaosMesh) Apply(ctx context.Context, f Fault) error {
+	obj, err := b.Object(f)
+	if err != nil {
+		return err
+	}
+	ref := objectRef(obj)
+	err = b.c.Create(ctx, obj)
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("chaos mesh: create %s: %w", ref, err)
+	}
+	// Already there: from an earlier Apply of this fault?
+	existing := obj.DeepCopyObject().(client.Object)
+	if err := b.c.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
+		return fmt.Errorf("chaos mesh: %s exists but cannot be read: %w", ref, err)
+	}
+	if existing.GetDeletionTimestamp() != nil {
+		return fmt.Errorf("chaos mesh: %s is being deleted; wait until it is gone", ref)
+	}
+	if got, want := existing.GetAnnotations()[AnnotationFault], obj.GetAnnotations()[AnnotationFault]; got != want {
+		return fmt.Errorf("chaos mesh: %s already exists for another fault (%s, want %s); recover the drill first", ref, got, want)
+	}
+	return nil
+}
+
+// Recover implements Backend: it deletes every PodChaos and NetworkChaos
+// of the drill (f is only used in messages: a recover after a crash heals
+// all of the drill), then waits, bounded by ctx, until they are gone. Its
+// error names the objects left.
+func (b *ChaosMesh) Recover(ctx context.Context, f Fault) error {
+	if err := checkChaosMeshSpec(b.spec); err != nil {
+		return err
+	}
+	left, err := b.list(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range left {
+		if o.GetDeletionTimestamp() != nil {
+			continue
+		}
+		err := b.c.Delete(ctx, o, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", objectRef(o), err))
+		}
+	}
+	// Wait for them to go (finalizers: Chaos Mesh heals first), unless a
+	// delete failed: what it refused will not go by waiting.
+	for len(left) > 0 && len(errs) == 0 {
+		t := time.NewTimer(b.poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			errs = append(errs, ctx.Err())
+			continue
+		case <-t.C:
+		}
+		l, err := b.list(ctx)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		left = l
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	names := make([]string, len(left))
+	for i, o := range left {
+		names[i] = objectRef(o)
+		if fin := o.GetFinalizers(); len(fin) > 0 {
+			names[i] += " (finalizers " + strings.Join(fin, ", ") + ")"
+		}
+	}
+	what := "drill " + b.spec.DrillID
+	if f.Kind != "" {
+		what += " (" + f.String() + ")"
+	}
+	return fmt.Errorf("chaos mesh: %s not healed, left: %s: %w", what, strings.Join(names, "; "), errors.Join(errs...))
+}
+
+// list returns the drill's objects, PodChaos first, each sorted by name.
+func (b *ChaosMesh) list(ctx context.Context) ([]client.Object, error) {
+	sel := client.MatchingLabels{LabelDrill: b.spec.DrillID, LabelManagedBy: ManagedBy}
+	in := client.InNamespace(b.spec.Namespace)
+	var out []client.Object
+	var pods cm.PodChaosList
+	if err := b.c.List(ctx, &pods, in, sel); err != nil {
+		return nil, fmt.Errorf("chaos mesh: list PodChaos in %s: %w", b.spec.Namespace, err)
+	}
+	for i := range pods.Items {
+		out = append(out, &pods.Items[i])
+	}
+	var nets cm.NetworkChaosList
+	if err := b.c.List(ctx, &nets, in, sel); err != nil {
+		return nil, fmt.Errorf("chaos mesh: list NetworkChaos in %s: %w", b.spec.Namespace, err)
+	}
+	for i := range nets.Items {
+		out = append(out, &nets.Items[i])
+	}
+	return out, nil
+}
+
+func objectRef(o client.Object) string {
+	return kindOf(o) + " " + o.GetNamespace() + "/" + o.GetName()
+}

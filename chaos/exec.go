@@ -1,0 +1,88 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func init() {
+	restorers["exec"] = func(s Spec) (Backend, error) { return NewExec(*s.Exec) }
+}
+
+// ExecBackend runs the user's own commands to inject and heal, for
+// clusters on VMs or hosts stretchctl cannot reach otherwise (ssh to a
+// DC's hosts, a cloud CLI, a firewall API).
+type ExecBackend struct{ spec ExecSpec }
+
+// NewExec checks that every kind with an inject command has a heal
+// command: a fault that cannot be healed is never injected.
+func NewExec(s ExecSpec) (*ExecBackend, error) {
+	if len(s.Inject) == 0 {
+		return nil, fmt.Errorf("exec backend: no inject command")
+	}
+	for k, cmd := range s.Inject {
+		if _, err := ParseKind(string(k)); err != nil {
+			return nil, fmt.Errorf("exec backend: %w", err)
+		}
+		if strings.TrimSpace(cmd) == "" || strings.TrimSpace(s.Heal[k]) == "" {
+			return nil, fmt.Errorf("exec backend: %s needs both an inject and a heal command", k)
+		}
+	}
+	if s.Timeout <= 0 {
+		s.Timeout = 2 * time.Minute
+	}
+	return &ExecBackend{spec: s}, nil
+}
+
+// Name implements Backend.
+func (b *ExecBackend) Name() string { return "exec" }
+
+// Spec implements Backend.
+func (b *ExecBackend) Spec() Spec { s := b.spec; return Spec{Exec: &s} }
+
+// Apply implements Backend.
+func (b *ExecBackend) Apply(ctx context.Context, f Fault) error {
+	cmd, ok := b.spec.Inject[f.Kind]
+	if !ok {
+		return fmt.Errorf("exec backend: no inject command for %s", f.Kind)
+	}
+	return b.run(ctx, "inject", cmd, f)
+}
+
+// Recover implements Backend.
+func (b *ExecBackend) Recover(ctx context.Context, f Fault) error {
+	cmd, ok := b.spec.Heal[f.Kind]
+	if !ok {
+		return fmt.Errorf("exec backend: no heal command for %s", f.Kind)
+	}
+	return b.run(ctx, "heal", cmd, f)
+}
+
+func (b *ExecBackend) run(ctx context.Context, what, command string, f Fault) error {
+	vals := map[string]string{
+		"{dc}": f.DC, "{peer}": f.Peer, "{kind}": string(f.Kind), "{delay}": f.Delay.String(),
+		"{delay_ms}": strconv.FormatInt(f.Delay.Milliseconds(), 10), "{loss}": strconv.FormatFloat(f.LossPercent, 'g', -1, 64),
+	}
+	for k, v := range vals {
+		command = strings.ReplaceAll(command, k, v)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout)
+	defer cancel()
+	c := exec.CommandContext(ctx, "sh", "-c", command)
+	c.Env = append(os.Environ(), "STRETCHCTL_DC="+f.DC, "STRETCHCTL_PEER="+f.Peer, "STRETCHCTL_FAULT="+string(f.Kind),
+		"STRETCHCTL_DELAY_MS="+vals["{delay_ms}"], "STRETCHCTL_LOSS="+vals["{loss}"])
+	out, err := c.CombinedOutput()
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
+		if len(msg) > 500 {
+			msg = msg[len(msg)-500:]
+		}
+		return fmt.Errorf("exec backend %s %q: %w: %s", what, command, err, msg)
+	}
+	return nil
+}

@@ -1,0 +1,336 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/stretchctl/stretchctl/chaos"
+	"github.com/stretchctl/stretchctl/lab"
+	"github.com/stretchctl/stretchctl/probe"
+)
+
+// drillArgs are the settings every drill test shares: a short steady
+// state and hold keep the tests short; the rate is modest for the 2-core
+// machine.
+func drillArgs(l *lab.Lab, stateDir string, args ...string) []string {
+	return append([]string{"drill", "--config", l.ConfigPath(), "--lab-dir", l.Dir, "--state-dir", stateDir,
+		"--steady", "5s", "--rate", "500", "--yes", "--format", "json"}, args...)
+}
+
+// runDrill runs a drill and decodes its JSON result.
+func runDrill(t *testing.T, bin string, args []string) (*chaos.Result, int, string) {
+	t.Helper()
+	out, errOut, code := run(t, bin, args...)
+	var res chaos.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("drill %v: exit %d, output is not a drill result: %v\nstdout: %.2000s\nstderr: %s", args, code, err, out, errOut)
+	}
+	t.Logf("drill: exit %d, verdict %s, observed RTO %s, acked %d, lost %d, duplicates %d, unacked-present %d, healed %v",
+		code, res.Verdict, rtoText(res.Observed.RTOSeconds), res.Observed.Acked, res.Observed.AckedLost,
+		res.Observed.Duplicates, res.Observed.UnackedPresent, res.Healed)
+	for _, p := range res.Comparison.Points {
+		t.Logf("  %s: predicted %s, observed %s, agree %v", p.What, p.Predicted, p.Observed, p.Agree)
+	}
+	return &res, code, errOut
+}
+
+func rtoText(s *float64) string {
+	if s == nil {
+		return "unbounded (writes resumed only after the heal)"
+	}
+	return (time.Duration(*s * float64(time.Second))).Round(time.Millisecond).String()
+}
+
+// requireHealedLab checks that nothing of a fault is left in the lab: no
+// fault recorded, no Kafka process stopped, every link at its baseline,
+// every broker registered.
+func requireHealedLab(t *testing.T, bin string, l *lab.Lab) {
+	t.Helper()
+	st, err := l.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Faults) != 0 {
+		t.Errorf("faults left in the lab: %+v", st.Faults)
+	}
+	for id, s := range nodeStates(t, l) {
+		if s != lab.ProcUp {
+			t.Errorf("node %d is %s after the drill", id, s)
+		}
+	}
+	out := mustRun(t, bin, "lab", "status", "--dir", l.Dir)
+	if strings.Contains(out, "blocked") || strings.Contains(out, "not answering") {
+		t.Errorf("lab status after the drill:\n%s", out)
+	}
+}
+
+// nodeStates returns the state of every node's process.
+func nodeStates(t *testing.T, l *lab.Lab) map[int32]lab.ProcState {
+	t.Helper()
+	st, err := l.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]lab.ProcState{}
+	for _, n := range st.Nodes {
+		out[n.ID] = n.State
+	}
+	return out
+}
+
+// TestDrillsOn25DCLab runs drills 1, 3 and 4 of the drill issue on one
+// 2.5-DC lab (brokers 1, 2 in dc-a, 3, 4 in dc-b; voters 1, 3 and 5 in
+// dc-c).
+func TestDrillsOn25DCLab(t *testing.T) {
+	requireLab(t)
+	bin := buildStretchctl(t)
+	l := startLab(t, bin, "--latency", "dc-a/dc-b=10ms,dc-a/dc-c=15ms,dc-b/dc-c=15ms")
+	st, err := l.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := strings.Join(st.BootstrapServers(), ",")
+	kafkaTool(t, st, "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", boot, "--create", "--topic", "ledger-2plus2",
+		"--replica-assignment", "1:3:2:4,3:1:4:2,2:4:1:3", "--config", "min.insync.replicas=3")
+	// Led in dc-a, one follower in dc-b: an acks=1 producer in a cut-off
+	// dc-a keeps being acknowledged by a leader that is no longer one.
+	kafkaTool(t, st, "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", boot, "--create", "--topic", "ledger-acks1",
+		"--replica-assignment", "1:3,2:4", "--config", "min.insync.replicas=1")
+	stateDir := t.TempDir()
+	t.Cleanup(func() { run(t, bin, "drill", "recover", "--state-dir", stateDir, "--force"); healLab(t, bin, l) })
+
+	t.Run("lose dc-a: RF 4 as 2+2, min.insync.replicas 3, acks=all", func(t *testing.T) {
+		res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, "--topic", "ledger-2plus2", "--fault", "kill", "--dc", "dc-a", "--duration", "15s"))
+		if !res.Healed || code == 3 {
+			t.Fatalf("not healed: exit %d %v\n%s", code, res.Leftover, errOut)
+		}
+		if res.Observed.AckedLost != 0 {
+			t.Errorf("acknowledged records lost: %d (%v)", res.Observed.AckedLost, res.Observed.Lost)
+		}
+		if res.Observed.Acked < 2000 {
+			t.Errorf("only %d records acknowledged: the workload did not run", res.Observed.Acked)
+		}
+		if res.Observed.RTOSeconds != nil {
+			t.Errorf("observed RTO %s: with min.insync.replicas 3 and two replicas left, writes must stop until dc-a returns", rtoText(res.Observed.RTOSeconds))
+		}
+		if p := res.Predicted; p == nil || p.Scenario != "lose dc-a" || p.WriteUnavailable != 3 || p.AckedLossPossible != 0 {
+			t.Errorf("prediction %+v, want lose dc-a: 3 partitions stop taking writes, no loss possible", p)
+		}
+		if !res.Comparison.Agree {
+			t.Errorf("observation and prediction disagree: %+v", res.Comparison)
+		}
+		if res.GoalsMet || code != 1 {
+			t.Errorf("goals met %v, exit %d; want missed (writes stop for longer than the RTO goal), exit 1", res.GoalsMet, code)
+		}
+		requireHealedLab(t, bin, l)
+	})
+
+	t.Run("isolate dc-a with an acks=1 producer inside it", func(t *testing.T) {
+		res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, "--topic", "ledger-acks1", "--fault", "isolate", "--dc", "dc-a",
+			"--duration", "20s", "--producer-dc", "dc-a", "--acks", "1", "--idempotence", "false"))
+		if !res.Healed {
+			t.Fatalf("not healed: exit %d %v\n%s", code, res.Leftover, errOut)
+		}
+		if res.Observed.AckedLost == 0 {
+			t.Fatalf("no acknowledged record lost; an acks=1 producer in a cut-off DC must lose the records its old leader acknowledged")
+		}
+		if int64(len(res.Observed.Lost)) != min(res.Observed.AckedLost, 1000) {
+			t.Errorf("lost list has %d entries for %d lost", len(res.Observed.Lost), res.Observed.AckedLost)
+		}
+		var perPartition int64
+		for _, p := range res.Observed.Partitions {
+			perPartition += p.AckedLost
+		}
+		if perPartition != res.Observed.AckedLost {
+			t.Errorf("per-partition lost %d != total %d", perPartition, res.Observed.AckedLost)
+		}
+		// Exactness, checked independently of the drill's reader: every
+		// record reported lost is really not at the offset it was
+		// acknowledged at (another record took it, or the log ends
+		// before it), and none of the records it kept is missing.
+		verifyLost(t, st, "ledger-acks1", res.Observed.Lost)
+		if p := res.Predicted; p == nil || p.Scenario != "isolate dc-a" || p.AckedLossPossible == 0 {
+			t.Errorf("prediction %+v, want isolate dc-a with acknowledged loss possible", p)
+		}
+		agreeLoss := false
+		for _, pt := range res.Comparison.Points {
+			if pt.What == "acknowledged records lost" {
+				agreeLoss = pt.Agree
+			}
+		}
+		if !agreeLoss {
+			t.Errorf("loss point does not agree: %+v", res.Comparison.Points)
+		}
+		if res.GoalsMet || code != 1 {
+			t.Errorf("goals met %v, exit %d; want missed (RPO 0), exit 1", res.GoalsMet, code)
+		}
+		requireHealedLab(t, bin, l)
+	})
+
+	t.Run("SIGKILL mid-drill, then drill recover", func(t *testing.T) {
+		cmd := exec.Command(bin, drillArgs(l, stateDir, "--topic", "ledger-2plus2", "--fault", "freeze", "--dc", "dc-a", "--duration", "5m")...)
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		holding := make(chan struct{})
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			for sc.Scan() {
+				if strings.Contains(sc.Text(), "hold") {
+					close(holding)
+					break
+				}
+			}
+			for sc.Scan() {
+			}
+		}()
+		select {
+		case <-holding:
+		case <-time.After(2 * time.Minute):
+			_ = cmd.Process.Kill()
+			t.Fatal("the drill did not reach its hold phase")
+		}
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		// The fault is left behind: dc-a's nodes are stopped.
+		frozen := 0
+		states := nodeStates(t, l)
+		for _, n := range st.Layout.Nodes {
+			if n.DC == "dc-a" && states[n.ID] == lab.ProcFrozen {
+				frozen++
+			}
+		}
+		if frozen == 0 {
+			t.Fatal("no dc-a node stopped after the drill was killed in its hold phase")
+		}
+		files, err := chaos.LoadStates(stateDir)
+		if err != nil || len(files) != 1 {
+			t.Fatalf("state files: %v, %v; want the killed drill's", files, err)
+		}
+		out := mustRun(t, bin, "drill", "recover", "--state-dir", stateDir)
+		if !strings.Contains(out, "healed: drill "+files[0].ID) {
+			t.Errorf("drill recover said:\n%s", out)
+		}
+		requireHealedLab(t, bin, l)
+		if left, _ := chaos.LoadStates(stateDir); len(left) != 0 {
+			t.Errorf("state files left after recover: %d", len(left))
+		}
+		out = mustRun(t, bin, "drill", "recover", "--state-dir", stateDir)
+		if !strings.Contains(out, "nothing to recover") {
+			t.Errorf("second recover: %s", out)
+		}
+	})
+}
+
+// TestDrillOn3DCLab: RF 3 placed 1/1/1, min.insync.replicas 2, acks=all:
+// killing dc-a loses nothing and writes resume within the predicted RTO.
+func TestDrillOn3DCLab(t *testing.T) {
+	requireLab(t)
+	bin := buildStretchctl(t)
+	l := startLab(t, bin, "--topology", "3dc", "--brokers-per-dc", "1", "--latency", "dc-a/dc-b=10ms,dc-a/dc-c=10ms,dc-b/dc-c=10ms")
+	st, err := l.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := strings.Join(st.BootstrapServers(), ",")
+	kafkaTool(t, st, "org.apache.kafka.tools.TopicCommand", "--bootstrap-server", boot, "--create", "--topic", "ledger-111",
+		"--replica-assignment", "1:2:3,2:3:1,3:1:2,1:3:2,2:1:3,3:2:1", "--config", "min.insync.replicas=2")
+	stateDir := t.TempDir()
+	t.Cleanup(func() { run(t, bin, "drill", "recover", "--state-dir", stateDir, "--force"); healLab(t, bin, l) })
+	htmlPath := filepath.Join(t.TempDir(), "drill.html")
+	res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, "--topic", "ledger-111", "--fault", "kill", "--dc", "dc-a",
+		"--duration", "20s", "--report", "html="+htmlPath))
+	if !res.Healed {
+		t.Fatalf("not healed: exit %d %v\n%s", code, res.Leftover, errOut)
+	}
+	if res.Observed.AckedLost != 0 || res.Observed.Acked < 2000 {
+		t.Errorf("acked %d, lost %d; want thousands acknowledged and none lost", res.Observed.Acked, res.Observed.AckedLost)
+	}
+	p := res.Predicted
+	if p == nil || p.RTOSeconds == nil || p.WriteUnavailable != 0 || p.AckedLossPossible != 0 {
+		t.Fatalf("prediction %+v, want writes continue with a bounded RTO and no loss", p)
+	}
+	if res.Observed.RTOSeconds == nil {
+		t.Fatalf("writes did not resume during the fault")
+	}
+	if *res.Observed.RTOSeconds > *p.RTOSeconds+max(1, *p.RTOSeconds*0.2) {
+		t.Errorf("observed RTO %.3fs over the predicted bound %.1fs", *res.Observed.RTOSeconds, *p.RTOSeconds)
+	}
+	if *res.Observed.RTOSeconds < 0.5 {
+		t.Errorf("observed RTO %.3fs: the leaders in dc-a must have been moved, which takes more than half a second", *res.Observed.RTOSeconds)
+	}
+	if res.Observed.ResolutionMs > 10 {
+		t.Errorf("RTO resolution %.1f ms, want 10 ms or finer", res.Observed.ResolutionMs)
+	}
+	if !res.Comparison.Agree || !res.GoalsMet || code != 0 {
+		t.Errorf("agree %v, goals met %v, exit %d; want agreement, goals met (RTO %v), exit 0", res.Comparison.Agree, res.GoalsMet, code, res.Goals.RTOSeconds)
+	}
+	html, err := os.ReadFile(htmlPath)
+	if err != nil || !strings.Contains(string(html), "<svg") {
+		t.Errorf("HTML report %s: %v, svg %v", htmlPath, err, strings.Contains(string(html), "<svg"))
+	}
+	requireHealedLab(t, bin, l)
+}
+
+// verifyLost reads the offsets the lost records were acknowledged at and
+// checks that the record there now is another one (or that the log ends
+// before them).
+func verifyLost(t *testing.T, st *lab.State, topic string, lost []chaos.LedgerEntry) {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V3_9_0_0
+	c, err := sarama.NewClient(st.BootstrapServers(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cons, err := sarama.NewConsumerFromClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	checked := 0
+	for _, e := range lost {
+		if checked >= 50 {
+			break
+		}
+		checked++
+		end, err := c.GetOffset(topic, e.Partition, sarama.OffsetNewest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Offset >= end {
+			continue // the log ends before it: gone
+		}
+		pc, err := cons.ConsumePartition(topic, e.Partition, e.Offset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-pc.Messages():
+			if k, ok := probe.DecodeLedgerKey(m.Value); ok && k.Partition == e.Partition && k.Seq == e.Seq && k.Producer == e.Producer {
+				t.Errorf("record %d/%d reported lost is at its offset %d", e.Partition, e.Seq, e.Offset)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("could not read %s/%d at %d", topic, e.Partition, e.Offset)
+		}
+		pc.Close()
+	}
+	t.Logf("checked %d of %d lost records: none is at its acknowledged offset", checked, len(lost))
+}
