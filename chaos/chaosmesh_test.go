@@ -169,7 +169,7 @@ func startEnvtest(t *testing.T) (*envtest.Environment, client.Client) {
 	no := false
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: bin,
-		CRDDirectoryPaths:     []string{crds},
+		CRDDirectoryPaths:     []string{filepath.Join(crds, "chaos-mesh.org_podchaos.yaml"), filepath.Join(crds, "chaos-mesh.org_networkchaos.yaml")},
 		ErrorIfCRDPathMissing: true,
 		UseExistingCluster:    &no,
 		Scheme:                scheme,

@@ -71,7 +71,9 @@ type Setting struct {
 type Phases struct {
 	Started  time.Time `json:"started"`
 	Injected time.Time `json:"injected"`
-	Healed   time.Time `json:"healed"`
+	// Healed is when the heal started (the backend may take a while to
+	// bring the DC back).
+	Healed time.Time `json:"healed"`
 	// Recovered is when every partition of the topic had its full ISR
 	// again after healing.
 	Recovered time.Time `json:"recovered"`
