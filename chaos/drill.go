@@ -45,8 +45,10 @@ type DrillOptions struct {
 	// 10 s), Tail how long after the ISR is full again (default 5 s),
 	// RecoverWait the bound on waiting for the ISR (default 3 min).
 	Steady, Tail, RecoverWait time.Duration
-	// Force runs on an unhealthy cluster.
-	Force bool
+	// Force runs on an unhealthy cluster; otherwise the drill waits up to
+	// PreflightWait (default 1 min) for it to become healthy.
+	Force         bool
+	PreflightWait time.Duration
 	// StateDir holds the state file (DefaultStateDir when empty).
 	StateDir string
 	// Confirm is asked after the preflight, with the cluster id; false
@@ -113,6 +115,17 @@ func Drill(ctx context.Context, o DrillOptions) (*Result, error) {
 	snap, err := probe.Snapshot(ctx, cfg.Cluster, opts)
 	if err != nil {
 		return nil, err
+	}
+	// A cluster still catching up (a previous drill, a rolling restart)
+	// gets up to PreflightWait to become healthy.
+	for deadline := time.Now().Add(o.PreflightWait); topicExists(snap, o.Topic) && len(preflight(snap, o.Topic)) > 0 && !o.Force && time.Now().Before(deadline); {
+		o.progress("preflight: waiting for the cluster to be healthy: " + strings.Join(preflight(snap, o.Topic), "; "))
+		if !sleepCtx(ctx, 2*time.Second) {
+			return nil, ctx.Err()
+		}
+		if snap, err = probe.Snapshot(ctx, cfg.Cluster, opts); err != nil {
+			return nil, err
+		}
 	}
 	if problems := preflight(snap, o.Topic); len(problems) > 0 {
 		if !topicExists(snap, o.Topic) || !o.Force {
@@ -250,6 +263,9 @@ func (o DrillOptions) withDefaults() DrillOptions {
 	}
 	if o.Tail <= 0 {
 		o.Tail = 5 * time.Second
+	}
+	if o.PreflightWait <= 0 {
+		o.PreflightWait = time.Minute
 	}
 	if o.RecoverWait <= 0 {
 		o.RecoverWait = 3 * time.Minute

@@ -32,8 +32,9 @@ const warmup = 2 * time.Second
 // longest is the partition's outage. When no acknowledgement came between
 // injection and heal, the outage is unbounded (writes resumed only because
 // the fault was healed). The observed RTO is the longest outage of any
-// partition. Its resolution is the median gap between acknowledgements of
-// one partition in steady state (after a warm-up of the first two seconds:
+// partition. Its resolution is the median gap between the produce
+// responses (acknowledgements a millisecond or more apart) of one
+// partition in steady state (after a warm-up of the first two seconds:
 // connections, metadata, the JIT of the brokers): an outage's start and end
 // are each known to about one such gap.
 func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, healed time.Time) (Observed, []Second) {
@@ -94,7 +95,9 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 		resumed := false
 		for _, t := range ts {
 			if t <= inj {
-				if prev >= warmup {
+				// Acknowledgements of one produce response arrive
+				// together: gaps under a millisecond are within one.
+				if prev >= warmup && t-prev >= time.Millisecond {
 					steadyGaps = append(steadyGaps, t-prev)
 				}
 				prev = t

@@ -23,4 +23,3 @@ func processAlive(pid int) bool {
 	}
 	return strings.Contains(string(b), "stretchctl") || strings.Contains(string(b), ".test")
 }
-

@@ -176,6 +176,7 @@ func TestDrillsOn25DCLab(t *testing.T) {
 		if res.GoalsMet || code != 1 {
 			t.Errorf("goals met %v, exit %d; want missed (writes stop for longer than the RTO goal), exit 1", res.GoalsMet, code)
 		}
+		verifyLost(t, st, "ledger-2plus2", res)
 		requireHealedLab(t, bin, l)
 	})
 
