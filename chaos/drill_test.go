@@ -1,0 +1,251 @@
+package chaos
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchctl/stretchctl/probe"
+)
+
+// ledgerOf builds a ledger: every partition gets one record per step,
+// acknowledged ack after it was sent unless gone(partition, t) says the
+// write failed (not acknowledged) at send time t.
+func ledgerOf(start time.Time, parts []int32, until, step, ack time.Duration, gone func(p int32, t time.Duration) bool) *probe.Ledger {
+	l := &probe.Ledger{Topic: "t", Start: start, Parts: parts, StartOffsets: map[int32]int64{}}
+	seq := map[int32]int64{}
+	for t := time.Duration(0); t < until; t += step {
+		for _, p := range parts {
+			r := probe.LedgerRecord{Partition: p, Seq: seq[p], Sent: t, Offset: seq[p]}
+			seq[p]++
+			if gone != nil && gone(p, t) {
+				r.State, r.Done, r.Offset = probe.Failed, t+ack, -1
+			} else {
+				r.State, r.Done = probe.Acked, t+ack
+			}
+			l.Records = append(l.Records, r)
+		}
+	}
+	return l
+}
+
+func foundAll(l *probe.Ledger, skip func(r probe.LedgerRecord) bool) map[probe.RecordKey][]int64 {
+	f := map[probe.RecordKey][]int64{}
+	for _, r := range l.Records {
+		if r.State == probe.Acked && (skip == nil || !skip(r)) {
+			k := probe.RecordKey{Producer: r.Producer, Partition: r.Partition, Seq: r.Seq}
+			f[k] = append(f[k], r.Offset)
+		}
+	}
+	return f
+}
+
+func TestObserveOutagesAndReconciliation(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	inj, heal := start.Add(10*time.Second), start.Add(20*time.Second)
+	// Partition 0 fails over: nothing succeeds from 10 s to 13.5 s.
+	// Partition 1 stops until the heal (20 s) and comes back at 21 s.
+	// Partition 2 is never touched.
+	l := ledgerOf(start, []int32{0, 1, 2}, 30*time.Second, 5*time.Millisecond, 2*time.Millisecond, func(p int32, t time.Duration) bool {
+		switch p {
+		case 0:
+			return t >= 10*time.Second && t < 13500*time.Millisecond
+		case 1:
+			return t >= 10*time.Second && t < 21*time.Second
+		}
+		return false
+	})
+	found := foundAll(l, func(r probe.LedgerRecord) bool {
+		// Three acknowledged records of partition 2 are missing.
+		return r.Partition == 2 && r.Seq >= 100 && r.Seq < 103
+	})
+	// One duplicate, and one failed record that is in the log after all.
+	found[probe.RecordKey{Partition: 2, Seq: 7}] = append(found[probe.RecordKey{Partition: 2, Seq: 7}], 9999)
+	for _, r := range l.Records {
+		if r.Partition == 0 && r.State == probe.Failed {
+			found[probe.RecordKey{Partition: 0, Seq: r.Seq}] = []int64{5000}
+			break
+		}
+	}
+	obs, tl := Observe(l, found, inj, heal)
+	if obs.RTOSeconds != nil {
+		t.Errorf("RTO = %v, want null: partition 1 resumed only after the heal", *obs.RTOSeconds)
+	}
+	byP := map[int32]PartitionObservation{}
+	for _, p := range obs.Partitions {
+		byP[p.Partition] = p
+	}
+	if g := byP[0].LongestGapMs; g == nil || *g < 3500 || *g > 3506 {
+		t.Errorf("partition 0 outage = %v ms, want 3.5 s (+ one step)", g)
+	}
+	if byP[1].LongestGapMs != nil {
+		t.Errorf("partition 1 outage = %v, want null (unbounded)", *byP[1].LongestGapMs)
+	}
+	if g := byP[2].LongestGapMs; g == nil || *g > 5.01 {
+		t.Errorf("partition 2 outage = %v ms, want one step (5 ms)", g)
+	}
+	if f := byP[0].FirstSuccessMs; f == nil || *f < 3500 || *f > 3510 {
+		t.Errorf("partition 0 first success after injection = %v ms, want ~3502", f)
+	}
+	if obs.AckedLost != 3 || len(obs.Lost) != 3 || obs.Lost[0].Seq != 100 || byP[2].AckedLost != 3 {
+		t.Errorf("lost = %d %+v, want partition 2 seqs 100-102", obs.AckedLost, obs.Lost)
+	}
+	if obs.Duplicates != 1 || obs.UnackedPresent != 1 {
+		t.Errorf("duplicates %d, unacked-present %d; want 1 and 1", obs.Duplicates, obs.UnackedPresent)
+	}
+	if obs.ResolutionMs != 5 {
+		t.Errorf("resolution %v ms, want the 5 ms step", obs.ResolutionMs)
+	}
+	if obs.Sent != obs.Acked+obs.Failed {
+		t.Errorf("sent %d != acked %d + failed %d", obs.Sent, obs.Acked, obs.Failed)
+	}
+	// Second 12: partitions 0 and 1 fail (200 each), partition 2 succeeds.
+	if s := tl[12]; s.Successes != 200 || s.Errors != 400 || s.P50Ms != 2 {
+		t.Errorf("timeline second 12 = %+v, want 200 successes, 400 errors, p50 2 ms", s)
+	}
+
+	// With partition 1 resuming at 15 s (before the heal), the RTO is
+	// partition 1's 5 s outage.
+	l = ledgerOf(start, []int32{0, 1}, 30*time.Second, 5*time.Millisecond, 2*time.Millisecond, func(p int32, t time.Duration) bool {
+		return p == 1 && t >= 10*time.Second && t < 15*time.Second
+	})
+	obs, _ = Observe(l, foundAll(l, nil), inj, heal)
+	if obs.RTOSeconds == nil || *obs.RTOSeconds < 5 || *obs.RTOSeconds > 5.006 || obs.AckedLost != 0 {
+		t.Errorf("RTO %v, lost %d; want 5 s and none", obs.RTOSeconds, obs.AckedLost)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name  string
+		pred  *Prediction
+		obs   Observed
+		agree bool
+	}{
+		{"no prediction", nil, Observed{}, true},
+		{"loss not foreseen", &Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, Observed{AckedLost: 3, RTOSeconds: f(2)}, false},
+		{"loss foreseen", &Prediction{QuorumSurvives: true, AckedLossPossible: 2, RTOSeconds: f(10)}, Observed{AckedLost: 3, RTOSeconds: f(2)}, true},
+		{"possible loss did not happen", &Prediction{QuorumSurvives: true, AckedLossPossible: 2, RTOSeconds: f(10)}, Observed{RTOSeconds: f(2)}, true},
+		{"writes stop as predicted", &Prediction{QuorumSurvives: true, WriteUnavailable: 3}, Observed{}, true},
+		{"writes stop, not predicted", &Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, Observed{}, false},
+		{"writes resume, predicted to stop", &Prediction{QuorumSurvives: true, WriteUnavailable: 1}, Observed{RTOSeconds: f(4)}, false},
+		{"RTO within bound and slack", &Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, Observed{RTOSeconds: f(11.9)}, true},
+		{"RTO over bound", &Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, Observed{RTOSeconds: f(12.5)}, false},
+		{"quorum lost: writes stop", &Prediction{QuorumSurvives: false}, Observed{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := compare(tt.pred, tt.obs)
+			if c.Agree != tt.agree {
+				t.Errorf("agree = %v, want %v: %+v", c.Agree, tt.agree, c)
+			}
+			if tt.pred != nil && len(c.Points) < 2 {
+				t.Errorf("points %+v, want at least loss and writes", c.Points)
+			}
+		})
+	}
+}
+
+func TestFaultValidate(t *testing.T) {
+	good := []Fault{
+		{Kind: Kill, DC: "dc-a"}, {Kind: Isolate, DC: "dc-a", Duration: time.Minute},
+		{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 50 * time.Millisecond}, {Kind: Loss, DC: "dc-a", LossPercent: 100},
+	}
+	for _, f := range good {
+		if err := f.Validate(); err != nil {
+			t.Errorf("%v: %v", f, err)
+		}
+	}
+	bad := map[string]Fault{
+		"unknown fault":   {Kind: "melt", DC: "dc-a"},
+		"needs a DC":      {Kind: Kill},
+		"two DCs":         {Kind: Latency, DC: "dc-a", Peer: "dc-a", Delay: time.Millisecond},
+		"positive delay":  {Kind: Latency, DC: "dc-a"},
+		"at most 100":     {Kind: Loss, DC: "dc-a", LossPercent: 101},
+		"takes only a DC": {Kind: Kill, DC: "dc-a", Delay: time.Second},
+		"must not be neg": {Kind: Freeze, DC: "dc-a", Duration: -time.Second},
+	}
+	for want, f := range bad {
+		if err := f.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: %v, want an error saying %q", f, err, want)
+		}
+	}
+	if got := (Fault{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 50 * time.Millisecond}).String(); got != "latency dc-a/dc-b +50ms" {
+		t.Errorf("String = %q", got)
+	}
+}
+
+// TestExecBackendAndRecoverAll: the exec backend runs the user's commands
+// with the placeholders filled; a state file left by a dead drill is
+// healed by RecoverAll and removed; a failing heal keeps it and says so.
+func TestExecBackendAndRecoverAll(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "fault")
+	spec := ExecSpec{
+		Inject: map[Kind]string{Latency: "echo {kind} {dc} {peer} {delay_ms} $STRETCHCTL_DC > " + marker},
+		Heal:   map[Kind]string{Latency: "rm -f " + marker},
+	}
+	b, err := NewExec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Fault{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 40 * time.Millisecond, Duration: time.Minute}
+	if err := b.Apply(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(marker); strings.TrimSpace(string(got)) != "latency dc-a dc-b 40 dc-a" {
+		t.Errorf("inject command wrote %q", got)
+	}
+	states := filepath.Join(dir, "drills")
+	st := &State{ID: "d1", PID: 999999, Started: time.Now(), Backend: b.Spec(), Fault: f, Applied: true}
+	if err := st.Save(states); err != nil {
+		t.Fatal(err)
+	}
+	got, err := RecoverAll(context.Background(), states, false)
+	if err != nil || len(got) != 1 || got[0].Err != nil {
+		t.Fatalf("RecoverAll = %+v, %v", got, err)
+	}
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Errorf("the heal command did not run: %v", err)
+	}
+	if left, _ := LoadStates(states); len(left) != 0 {
+		t.Errorf("state files left: %d", len(left))
+	}
+
+	// A heal that fails keeps the state file and names the command.
+	spec.Heal[Latency] = "echo cannot reach the firewall >&2; exit 7"
+	b, _ = NewExec(spec)
+	st = &State{ID: "d2", Started: time.Now(), Backend: b.Spec(), Fault: f}
+	if err := st.Save(states); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = RecoverAll(context.Background(), states, false)
+	if len(got) != 1 || got[0].Err == nil || !strings.Contains(got[0].Err.Error(), "cannot reach the firewall") {
+		t.Errorf("failing heal: %+v", got)
+	}
+	if left, _ := LoadStates(states); len(left) != 1 {
+		t.Errorf("state file of an unhealed fault removed")
+	}
+	// A state file of this very process (a TUI or operator healing its
+	// own drill) is not "another drill still running".
+	good, _ := NewExec(ExecSpec{Inject: map[Kind]string{Latency: "true"}, Heal: map[Kind]string{Latency: "true"}})
+	st = &State{ID: "d3", PID: os.Getpid(), Started: time.Now(), Backend: good.Spec(), Fault: f}
+	_ = st.Save(states)
+	got, _ = RecoverAll(context.Background(), states, false)
+	for _, r := range got {
+		if r.State.ID == "d3" && r.Err != nil {
+			t.Errorf("own state file: %v", r.Err)
+		}
+	}
+
+	if _, err := NewExec(ExecSpec{Inject: map[Kind]string{Kill: "true"}}); err == nil {
+		t.Error("exec backend without a heal command accepted")
+	}
+	if _, err := Restore(Spec{}); err == nil {
+		t.Error("empty spec restored")
+	}
+}
