@@ -41,6 +41,7 @@ bench: build
 	bench/check-vs-kafka-topics.sh $(BIN)
 	bench/probe-agent.sh $(BIN)
 	bench/probe-vs-kafka-perf.sh $(BIN)
+	bench/drill.sh $(BIN)
 
 clean:
 	rm -rf bin out
