@@ -273,7 +273,13 @@ func (o DrillOptions) withDefaults() DrillOptions {
 	if o.Rate <= 0 {
 		o.Rate = 1000
 	}
-	o.Producers = max(o.Producers, 1)
+	if o.Producers <= 0 {
+		// Several producers, each with its own connection to every
+		// leader: with one request in flight per connection (idempotence)
+		// a partition hears back once per acks=all round trip from each,
+		// and the RTO is known to that spacing.
+		o.Producers = 4
+	}
 	if o.StateDir == "" {
 		o.StateDir = DefaultStateDir()
 	}

@@ -92,7 +92,7 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	f.DurationVar(&o.steady, "steady", 10*time.Second, "workload time before the fault")
 	f.StringVar(&o.topic, "topic", "", "topic the ledger writes to; must exist (required)")
 	f.IntVar(&o.rate, "rate", 1000, "records per second, all producers together")
-	f.IntVar(&o.producers, "producers", 1, "number of producers")
+	f.IntVar(&o.producers, "producers", 4, "number of producers, each with its own connections (more give a finer RTO resolution)")
 	f.StringVar(&o.producerFile, "producer-file", "", "producer .properties whose settings the workload uses")
 	f.StringVar(&o.producerLibrary, "producer-library", "java", "library of --producer-file (java, sarama, librdkafka, franz-go): its defaults apply")
 	f.StringVar(&o.producerDC, "producer-dc", "", "run the producers inside this DC (lab backend)")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,6 +181,39 @@ func TestDrillsOn25DCLab(t *testing.T) {
 		requireHealedLab(t, bin, l)
 	})
 
+	t.Run("Ctrl-C mid-drill heals before exiting", func(t *testing.T) {
+		cmd := exec.Command(bin, drillArgs(l, stateDir, "--topic", "ledger-2plus2", "--fault", "isolate", "--dc", "dc-b", "--duration", "5m")...)
+		var stdout strings.Builder
+		cmd.Stdout = &stdout
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, cmd, stderr, "hold")
+		if st, _ := l.State(); len(st.Faults) == 0 {
+			t.Fatal("no fault in place during the hold")
+		}
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		err = cmd.Wait()
+		code := cmd.ProcessState.ExitCode()
+		var res chaos.Result
+		if jerr := json.Unmarshal([]byte(stdout.String()), &res); jerr != nil {
+			t.Fatalf("after Ctrl-C: exit %d (%v), no result: %v\n%s", code, err, jerr, stdout.String())
+		}
+		if !res.Healed || res.Verdict != "error" || code != 2 {
+			t.Errorf("after Ctrl-C: healed %v, verdict %s, exit %d; want healed, error, exit 2 (notes %v)", res.Healed, res.Verdict, code, res.Notes)
+		}
+		requireHealedLab(t, bin, l)
+		if left, _ := chaos.LoadStates(stateDir); len(left) != 0 {
+			t.Errorf("state files left after an interrupted drill healed itself: %d", len(left))
+		}
+	})
+
 	t.Run("SIGKILL mid-drill, then drill recover", func(t *testing.T) {
 		cmd := exec.Command(bin, drillArgs(l, stateDir, "--topic", "ledger-2plus2", "--fault", "freeze", "--dc", "dc-a", "--duration", "5m")...)
 		stderr, err := cmd.StderrPipe()
@@ -189,24 +223,7 @@ func TestDrillsOn25DCLab(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		holding := make(chan struct{})
-		go func() {
-			sc := bufio.NewScanner(stderr)
-			for sc.Scan() {
-				if strings.Contains(sc.Text(), "hold") {
-					close(holding)
-					break
-				}
-			}
-			for sc.Scan() {
-			}
-		}()
-		select {
-		case <-holding:
-		case <-time.After(2 * time.Minute):
-			_ = cmd.Process.Kill()
-			t.Fatal("the drill did not reach its hold phase")
-		}
+		waitFor(t, cmd, stderr, "hold")
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -289,6 +306,30 @@ func TestDrillOn3DCLab(t *testing.T) {
 		t.Errorf("HTML report %s: %v, svg %v", htmlPath, err, strings.Contains(string(html), "<svg"))
 	}
 	requireHealedLab(t, bin, l)
+}
+
+// waitFor reads a running command's stderr until a line contains what
+// (then keeps draining it); it kills the command and fails after 2 min.
+func waitFor(t *testing.T, cmd *exec.Cmd, stderr io.Reader, what string) {
+	t.Helper()
+	seen := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), what) {
+				close(seen)
+				break
+			}
+		}
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case <-seen:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("the drill did not reach %q", what)
+	}
 }
 
 // electPreferred moves leadership back to the preferred replicas (a
