@@ -247,3 +247,47 @@ func TestCheckLatencyMatrix(t *testing.T) {
 		t.Errorf("missing matrix file: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestDrillUsageErrors: bad drill input is refused with exit 2 and a
+// message naming the flag, before anything touches a cluster.
+func TestDrillUsageErrors(t *testing.T) {
+	cfg := filepath.Join("..", "rules", "testdata", "examples", "20-well-configured", "stretch.yaml")
+	base := []string{"drill", "--config", cfg, "--state-dir", t.TempDir(), "--yes"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no fault", []string{"--dc", "dc-a", "--topic", "t"}, "--fault is required"},
+		{"unknown fault", []string{"--fault", "melt", "--dc", "dc-a", "--topic", "t"}, `unknown fault "melt"`},
+		{"no dc", []string{"--fault", "kill", "--topic", "t"}, "--dc is required"},
+		{"no topic", []string{"--fault", "kill", "--dc", "dc-a"}, "--topic is required"},
+		{"latency without delay", []string{"--fault", "latency", "--dc", "dc-a", "--topic", "t"}, "needs a positive delay"},
+		{"loss over 100", []string{"--fault", "loss", "--dc", "dc-a", "--loss", "150", "--topic", "t"}, "at most 100"},
+		{"kill with a delay", []string{"--fault", "kill", "--dc", "dc-a", "--delay", "5ms", "--topic", "t"}, "takes only a DC"},
+		{"bad duration", []string{"--fault", "kill", "--dc", "dc-a", "--duration", "0s", "--topic", "t"}, "--duration 0s"},
+		{"bad format", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--format", "pdf"}, "--format"},
+		{"bad report", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--report", "html"}, "want FORMAT=FILE"},
+		{"bad backend", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "ssh"}, `--backend "ssh"`},
+		{"no lab", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--lab-dir", t.TempDir()}, "is the lab up"},
+		{"exec without heal", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=true"}, "needs both an inject and a heal command"},
+		{"exec bad item", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "nuke=true"}, `--exec-inject "nuke=true"`},
+		{"exec other kind", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "freeze=a", "--exec-heal", "freeze=b"}, "no --exec-inject kill=COMMAND"},
+		{"chaos-mesh without namespace", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "chaos-mesh"}, "needs --namespace"},
+		{"producer-dc with exec", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-dc", "dc-a"}, "--producer-dc needs the lab backend"},
+		{"bad acks", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--acks", "2"}, `acks="2"`},
+		{"missing producer file", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-file", "nope.properties"}, "--producer-file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := execute(t, append(base, tt.args...)...)
+			if code != ExitAssess || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tt.want)
+			}
+		})
+	}
+	out, _, code := execute(t, "drill", "recover", "--state-dir", t.TempDir())
+	if code != ExitOK || !strings.Contains(out, "nothing to recover") {
+		t.Errorf("recover with no state: exit %d, %q", code, out)
+	}
+}
