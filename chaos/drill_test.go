@@ -107,6 +107,21 @@ func TestObserveOutagesAndReconciliation(t *testing.T) {
 		t.Errorf("timeline second 12 = %+v, want 200 successes, 400 errors, p50 2 ms", s)
 	}
 
+	// Records sent before the fault and acknowledged late (the ISR shrank
+	// under them) do not make writes "resume".
+	late := ledgerOf(start, []int32{0}, 30*time.Second, 5*time.Millisecond, 2*time.Millisecond, func(p int32, t time.Duration) bool {
+		return t >= 9900*time.Millisecond && t < 21*time.Second
+	})
+	for i, r := range late.Records {
+		if r.Sent >= 9900*time.Millisecond && r.Sent < 10*time.Second {
+			late.Records[i].State, late.Records[i].Done = probe.Acked, 18*time.Second
+		}
+	}
+	obs, _ = Observe(late, foundAll(late, nil), inj, heal)
+	if obs.RTOSeconds != nil || obs.Partitions[0].FirstSuccessMs != nil {
+		t.Errorf("late acknowledgements of pre-fault records: RTO %v, first success %v; want unbounded, none", *obs.RTOSeconds, obs.Partitions[0].FirstSuccessMs)
+	}
+
 	// With partition 1 resuming at 15 s (before the heal), the RTO is
 	// partition 1's 5 s outage.
 	l = ledgerOf(start, []int32{0, 1}, 30*time.Second, 5*time.Millisecond, 2*time.Millisecond, func(p int32, t time.Duration) bool {

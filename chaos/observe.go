@@ -29,9 +29,9 @@ const warmup = 2 * time.Second
 //
 // Availability, per partition, from the acknowledgement times: the gaps
 // between consecutive acknowledgements that end after the injection; the
-// longest is the partition's outage. When no acknowledgement came between
-// injection and heal, the outage is unbounded (writes resumed only because
-// the fault was healed). The observed RTO is the longest outage of any
+// longest is the partition's outage. When no record sent after the
+// injection was acknowledged before the heal, the outage is unbounded
+// (writes resumed only because the fault was healed). The observed RTO is the longest outage of any
 // partition. Its resolution is the median gap between the produce
 // responses (acknowledgements a millisecond or more apart) of one
 // partition in steady state (after a warm-up of the first two seconds:
@@ -49,6 +49,11 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 		per[p] = &PartitionObservation{Partition: p}
 	}
 	acks := map[int32][]time.Duration{}
+	// firstAfter: per partition, the first acknowledgement of a record
+	// sent after the injection: evidence that writes work again (a record
+	// sent before it may be acknowledged late only because the ISR shrank
+	// under it, without any new write getting through).
+	firstAfter := map[int32]time.Duration{}
 	for _, r := range l.Records {
 		obs.Sent++
 		po := per[r.Partition]
@@ -62,6 +67,11 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 			obs.Acked++
 			po.Acked++
 			acks[r.Partition] = append(acks[r.Partition], r.Done)
+			if r.Sent >= inj {
+				if cur, ok := firstAfter[r.Partition]; !ok || r.Done < cur {
+					firstAfter[r.Partition] = r.Done
+				}
+			}
 			if n == 0 {
 				obs.AckedLost++
 				po.AckedLost++
@@ -92,7 +102,12 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 		slices.Sort(ts)
 		prev := time.Duration(-1)
 		var longest time.Duration
-		resumed := false
+		first, resumed := firstAfter[p]
+		resumed = resumed && first <= heal
+		if resumed {
+			v := ms(first - inj)
+			po.FirstSuccessMs = &v
+		}
 		for _, t := range ts {
 			if t <= inj {
 				// Acknowledgements of one produce response arrive
@@ -102,13 +117,6 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 				}
 				prev = t
 				continue
-			}
-			if po.FirstSuccessMs == nil {
-				v := ms(t - inj)
-				po.FirstSuccessMs = &v
-			}
-			if t <= heal {
-				resumed = true
 			}
 			from := prev
 			if from < 0 {

@@ -118,8 +118,9 @@ type PartitionObservation struct {
 	// that overlaps the fault; null when writes did not resume before
 	// the heal.
 	LongestGapMs *float64 `json:"longestGapMs"`
-	// FirstSuccessMs is the time from injection to the first write sent
-	// after injection that succeeded; null when none did before heal.
+	// FirstSuccessMs is the time from injection to the acknowledgement
+	// of the first write sent after injection; null when none was
+	// acknowledged before the heal.
 	FirstSuccessMs *float64 `json:"firstSuccessMs"`
 	Acked          int64    `json:"acked"`
 	Failed         int64    `json:"failed"`
