@@ -297,8 +297,8 @@ func TestDrillOn3DCLab(t *testing.T) {
 	}
 	// acks=all acknowledgements come in waves, one per follower fetch
 	// round trip (10 ms here, plus handling): the RTO is known to that.
-	if res.Observed.ResolutionMs <= 0 || res.Observed.ResolutionMs > 25 {
-		t.Errorf("RTO resolution %.1f ms, want the replication wave spacing (about 2 × the 10 ms round trip)", res.Observed.ResolutionMs)
+	if res.Observed.ResolutionMs <= 0 || res.Observed.ResolutionMs > 30 {
+		t.Errorf("RTO resolution %.1f ms, want the replication wave spacing (2–3 × the 10 ms round trip)", res.Observed.ResolutionMs)
 	}
 	if !res.Comparison.Agree || !res.GoalsMet || code != 0 {
 		t.Errorf("agree %v, goals met %v, exit %d; want agreement, goals met (RTO %v), exit 0", res.Comparison.Agree, res.GoalsMet, code, res.Goals.RTOSeconds)

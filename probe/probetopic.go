@@ -136,6 +136,12 @@ func (r *reader) ensureTopic(ctx context.Context, boot *sarama.Broker, md *saram
 		}
 	}
 	var lastElection time.Time
+	moved := !found
+	defer func() {
+		if moved {
+			r.confirmLeaders(ctx, md, topic, plan.lead)
+		}
+	}()
 	for {
 		missing := leadsNone(live, lead)
 		if len(missing) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
@@ -154,6 +160,7 @@ func (r *reader) ensureTopic(ctx context.Context, boot *sarama.Broker, md *saram
 					plan.unknown[id] = fmt.Sprintf("is the preferred leader of no partition of %s", topic)
 					continue
 				}
+				moved = true
 				if err := r.electPreferred(boot, md, topic, p); err != nil {
 					r.log.Debug("preferred leader election refused", "topic", topic, "partition", p, "broker", id, "err", r.why(err))
 					plan.unknown[id] = fmt.Sprintf("leads no partition of %s; the preferred leader election of partition %d failed: %s", topic, p, r.why(err))
@@ -185,6 +192,53 @@ func (r *reader) ensureTopic(ctx context.Context, boot *sarama.Broker, md *saram
 	}
 	return plan
 }
+
+// confirmLeaders waits (up to confirmWait) until each new leader's own
+// metadata says it leads its partition: an election is committed by the
+// controller first and reaches every broker a moment later, and a produce
+// sent in between is refused with NOT_LEADER_OR_FOLLOWER.
+func (r *reader) confirmLeaders(ctx context.Context, md *sarama.MetadataResponse, topic string, lead map[int32]int32) {
+	addr := map[int32]string{}
+	for _, b := range md.Brokers {
+		addr[b.ID()] = b.Addr()
+	}
+	deadline := time.Now().Add(confirmWait)
+	for id, p := range lead {
+		a, ok := addr[id]
+		if !ok {
+			continue
+		}
+		for ctx.Err() == nil && time.Now().Before(deadline) {
+			m, err := r.conn(a).GetMetadata(sarama.NewMetadataRequest(r.s.version, []string{topic}))
+			if err == nil && leaderOf(m, topic, p) == id {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// leaderOf is the leader of one partition in a metadata response, -1 when
+// unknown.
+func leaderOf(m *sarama.MetadataResponse, topic string, partition int32) int32 {
+	for _, t := range m.Topics {
+		if t.Name != topic {
+			continue
+		}
+		for _, p := range t.Partitions {
+			if p.ID == partition && errors.Is(p.Err, sarama.ErrNoError) {
+				return p.Leader
+			}
+		}
+	}
+	return -1
+}
+
+// confirmWait bounds confirmLeaders.
+const confirmWait = 5 * time.Second
 
 // leadsNone lists the brokers of ids that lead no partition.
 func leadsNone(ids []int32, lead map[int32]int32) []int32 {
