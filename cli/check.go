@@ -259,6 +259,12 @@ func parseReportsWith(specs []string, parse func(string) (report.Format, error),
 }
 
 func writeReportFile(path string, rep *rules.Report, f report.Format, o report.Options) error {
+	return createWith(path, func(w io.Writer) error { return report.Write(w, rep, f, o) })
+}
+
+// createWith writes a file (and its directory) with write; the file is
+// complete when it returns nil.
+func createWith(path string, write func(io.Writer) error) error {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
@@ -268,7 +274,7 @@ func writeReportFile(path string, rep *rules.Report, f report.Format, o report.O
 	if err != nil {
 		return err
 	}
-	if err := report.Write(file, rep, f, o); err != nil {
+	if err := write(file); err != nil {
 		file.Close()
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"os"
 	"path/filepath"
@@ -326,20 +327,7 @@ func confirm(io IO, clusterID string, f chaos.Fault, cfg string) bool {
 }
 
 func writeDrillFile(path string, res *chaos.Result, f report.Format, o report.Options) error {
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	file, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := report.WriteDrill(file, res, f, o); err != nil {
-		file.Close()
-		return err
-	}
-	return file.Close()
+	return createWith(path, func(w io.Writer) error { return report.WriteDrill(w, res, f, o) })
 }
 
 func newDrillRecoverCmd(io IO) *cobra.Command {

@@ -25,19 +25,9 @@ func DrillFormats() []Format { return []Format{Text, JSON, Markdown, HTML} }
 
 // ParseDrillFormat reads a drill --format name (case-insensitive,
 // surrounding spaces ignored); the error lists the valid ones.
-func ParseDrillFormat(s string) (Format, error) {
-	want := strings.ToLower(strings.TrimSpace(s))
-	for _, f := range DrillFormats() {
-		if string(f) == want {
-			return f, nil
-		}
-	}
-	return "", unknownDrillFormat(s)
-}
+func ParseDrillFormat(s string) (Format, error) { return parseIn(s, DrillFormats(), "drill ") }
 
-func unknownDrillFormat(s string) error {
-	return fmt.Errorf("unknown drill format %q (want text, json, markdown or html)", s)
-}
+func unknownDrillFormat(s string) error { return unknownIn(s, DrillFormats(), "drill ") }
 
 // The verdicts of a chaos.Result.
 const (

@@ -47,18 +47,32 @@ func Formats() []Format { return []Format{Text, JSON, JUnit, SARIF, Markdown} }
 
 // ParseFormat reads a format name (case-insensitive, surrounding spaces
 // ignored); the error lists the valid ones.
-func ParseFormat(s string) (Format, error) {
+func ParseFormat(s string) (Format, error) { return parseIn(s, Formats(), "") }
+
+func unknownFormat(s string) error { return unknownIn(s, Formats(), "") }
+
+// parseIn finds s among formats; kind names the report in the error.
+func parseIn(s string, formats []Format, kind string) (Format, error) {
 	want := strings.ToLower(strings.TrimSpace(s))
-	for _, f := range Formats() {
+	for _, f := range formats {
 		if string(f) == want {
 			return f, nil
 		}
 	}
-	return "", unknownFormat(s)
+	return "", unknownIn(s, formats, kind)
 }
 
-func unknownFormat(s string) error {
-	return fmt.Errorf("unknown format %q (want text, json, junit, sarif or markdown)", s)
+// unknownIn reads e.g. `unknown format "xml" (want text, json or junit)`.
+func unknownIn(s string, formats []Format, kind string) error {
+	names := make([]string, len(formats))
+	for i, f := range formats {
+		names[i] = string(f)
+	}
+	list := names[len(names)-1]
+	if len(names) > 1 {
+		list = strings.Join(names[:len(names)-1], ", ") + " or " + list
+	}
+	return fmt.Errorf("unknown %sformat %q (want %s)", kind, s, list)
 }
 
 // Options tune the rendering.
