@@ -461,41 +461,6 @@ func TestDrillJSON(t *testing.T) {
 	}
 }
 
-func TestParseDrillFormat(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    Format
-		wantErr bool
-	}{
-		{"text", "text", Text, false},
-		{"json", "json", JSON, false},
-		{"markdown", "markdown", Markdown, false},
-		{"html", "html", HTML, false},
-		{"upper case and spaces", " HTML ", HTML, false},
-		{"check only", "sarif", "", true},
-		{"empty", "", "", true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseDrillFormat(tt.in)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("ParseDrillFormat(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("ParseDrillFormat(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-			if err != nil {
-				for _, f := range DrillFormats() {
-					if !strings.Contains(err.Error(), string(f)) {
-						t.Errorf("error %q does not list %q", err, f)
-					}
-				}
-			}
-		})
-	}
-}
-
 func TestWriteDrillErrors(t *testing.T) {
 	tests := []struct {
 		name   string

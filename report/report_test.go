@@ -608,35 +608,55 @@ func TestMarkdownEscapes(t *testing.T) {
 	}
 }
 
+// TestParseFormat covers both parsers: check's formats and the drill's.
 func TestParseFormat(t *testing.T) {
+	check := struct {
+		name    string
+		parse   func(string) (Format, error)
+		formats []Format
+	}{"ParseFormat", ParseFormat, Formats()}
+	drill := check
+	drill.name, drill.parse, drill.formats = "ParseDrillFormat", ParseDrillFormat, DrillFormats()
 	tests := []struct {
 		name    string
+		parser  int // 0 check, 1 drill
 		in      string
 		want    Format
 		wantErr bool
 	}{
-		{"text", "text", Text, false},
-		{"json", "json", JSON, false},
-		{"junit", "junit", JUnit, false},
-		{"sarif", "sarif", SARIF, false},
-		{"markdown", "markdown", Markdown, false},
-		{"upper case", "SARIF", SARIF, false},
-		{"surrounding spaces", " json ", JSON, false},
-		{"empty", "", "", true},
-		{"unknown", "html", "", true},
-		{"abbreviation", "md", "", true},
+		{"text", 0, "text", Text, false},
+		{"json", 0, "json", JSON, false},
+		{"junit", 0, "junit", JUnit, false},
+		{"sarif", 0, "sarif", SARIF, false},
+		{"markdown", 0, "markdown", Markdown, false},
+		{"upper case", 0, "SARIF", SARIF, false},
+		{"surrounding spaces", 0, " json ", JSON, false},
+		{"empty", 0, "", "", true},
+		{"html is for drills", 0, "html", "", true},
+		{"abbreviation", 0, "md", "", true},
+		{"drill text", 1, "text", Text, false},
+		{"drill json", 1, "json", JSON, false},
+		{"drill markdown", 1, "markdown", Markdown, false},
+		{"drill html", 1, "html", HTML, false},
+		{"drill upper case and spaces", 1, " HTML ", HTML, false},
+		{"drill: sarif is for checks", 1, "sarif", "", true},
+		{"drill empty", 1, "", "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseFormat(tt.in)
+			p := check
+			if tt.parser == 1 {
+				p = drill
+			}
+			got, err := p.parse(tt.in)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("ParseFormat(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+				t.Fatalf("%s(%q) error = %v, want error %v", p.name, tt.in, err, tt.wantErr)
 			}
 			if got != tt.want {
-				t.Errorf("ParseFormat(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Errorf("%s(%q) = %q, want %q", p.name, tt.in, got, tt.want)
 			}
 			if err != nil {
-				for _, f := range Formats() {
+				for _, f := range p.formats {
 					if !strings.Contains(err.Error(), string(f)) {
 						t.Errorf("error %q does not list %q", err, f)
 					}
