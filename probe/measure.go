@@ -87,7 +87,8 @@ type MeasureOptions struct {
 // run goes on. Measure returns within setup + Duration + 2×timeout (+ one
 // interval with Slots, waiting for the wall-clock start), where
 // setup is two timeouts at most (bootstrap, DescribeCluster) plus, only
-// when it must create the topic or move a leader, up to 10 s more. It
+// when it must create the topic or move a leader, up to 20 s more (10 s
+// for the leaders, 10 s for them to take writes). It
 // fails only when no bootstrap server answers (a *ConnectError), on
 // invalid options, or when ctx ends.
 func Measure(ctx context.Context, cluster config.Cluster, opts MeasureOptions) (*Result, error) {

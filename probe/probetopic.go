@@ -193,10 +193,12 @@ func (r *reader) ensureTopic(ctx context.Context, boot *sarama.Broker, md *saram
 	return plan
 }
 
-// confirmLeaders waits (up to confirmWait) until each new leader's own
-// metadata says it leads its partition: an election is committed by the
-// controller first and reaches every broker a moment later, and a produce
-// sent in between is refused with NOT_LEADER_OR_FOLLOWER.
+// confirmLeaders waits (up to confirmWait) until each new leader takes
+// a write to its partition: an election is committed by the controller
+// first and applied by the new leader a moment later (after a heal, while
+// it catches up, seconds later), and until then a produce is refused with
+// NOT_LEADER_OR_FOLLOWER even where metadata already names it. The
+// confirmation is the probe's own request, one acks=1 record.
 func (r *reader) confirmLeaders(ctx context.Context, md *sarama.MetadataResponse, topic string, lead map[int32]int32) {
 	addr := map[int32]string{}
 	for _, b := range md.Brokers {
@@ -209,36 +211,25 @@ func (r *reader) confirmLeaders(ctx context.Context, md *sarama.MetadataResponse
 			continue
 		}
 		for ctx.Err() == nil && time.Now().Before(deadline) {
-			m, err := r.conn(a).GetMetadata(sarama.NewMetadataRequest(r.s.version, []string{topic}))
-			if err == nil && leaderOf(m, topic, p) == id {
+			now := time.Now()
+			req := &sarama.ProduceRequest{RequiredAcks: sarama.WaitForLocal, Timeout: int32(r.s.timeout / time.Millisecond), Version: produceVersion(r.s.version)}
+			req.AddBatch(topic, p, &sarama.RecordBatch{Version: 2, FirstTimestamp: now, MaxTimestamp: now, ProducerID: -1, ProducerEpoch: -1,
+				FirstSequence: -1, Records: []*sarama.Record{{Value: []byte(recordPrefix + "setup")}}})
+			resp, err := r.conn(a).Produce(req)
+			if err == nil && produceError(resp, topic, p) == nil {
 				break
 			}
+			r.log.Debug("new leader not serving yet", "topic", topic, "partition", p, "broker", id, "err", err)
 			select {
 			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(200 * time.Millisecond):
 			}
 		}
 	}
-}
-
-// leaderOf is the leader of one partition in a metadata response, -1 when
-// unknown.
-func leaderOf(m *sarama.MetadataResponse, topic string, partition int32) int32 {
-	for _, t := range m.Topics {
-		if t.Name != topic {
-			continue
-		}
-		for _, p := range t.Partitions {
-			if p.ID == partition && errors.Is(p.Err, sarama.ErrNoError) {
-				return p.Leader
-			}
-		}
-	}
-	return -1
 }
 
 // confirmWait bounds confirmLeaders.
-const confirmWait = 5 * time.Second
+const confirmWait = 10 * time.Second
 
 // leadsNone lists the brokers of ids that lead no partition.
 func leadsNone(ids []int32, lead map[int32]int32) []int32 {
