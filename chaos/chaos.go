@@ -1,203 +1,225 @@
-// Package chaos injects data-center failures through interchangeable
-// backends (the local lab, Chaos Mesh on Kubernetes, user commands for
-// clusters on VMs) and runs drills: steady state, inject, hold, heal,
-// read back, and the observed RTO and RPO next to the goals and the
-// prediction.
+// Package chaos runs drills, the same way for every front end (the CLI,
+// the TUI, the operator): preflight, the prediction of the check pipeline
+// for the fault's scenario, a ledger workload in steady state, inject,
+// hold, heal, wait for the ISR, read back, and the observed RTO and RPO
+// beside the goals and the prediction.
 //
-// Every backend can be rebuilt from its Spec, which the drill writes to a
-// state file before it injects anything: `stretchctl drill recover` heals
-// from that file after the tool itself was killed.
+// A drill emits typed events (drill.Event) for each phase and, while the
+// workload runs, its figures every second. Before it injects anything it
+// writes a state file, and it records every later phase there before
+// acting on it, so that another process — `stretchctl drill recover`, or
+// the operator restarted after a crash — can heal or resume it (Resume,
+// RecoverAll). Whatever happens once the injection starts (an error,
+// cancellation by Ctrl-C or SIGTERM), the fault is healed before Run
+// returns.
+//
+// The package talks to Kafka only through the Kafka and Workload seams
+// (probe and advise by default) and to faults only through a
+// drill.Backend. It never prints, never reads flags or the environment,
+// and never names a command or flag in its errors: front ends do that.
 package chaos
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
+
+	"github.com/stretchctl/stretchctl/advise"
+	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/drill"
+	"github.com/stretchctl/stretchctl/probe"
+	"github.com/stretchctl/stretchctl/topology"
 )
 
-// Kind is a kind of fault.
-type Kind string
+// Options are everything a drill needs. Front ends fill them from their
+// input; the runner fills in the rest.
+type Options struct {
+	Config *config.Config
+	// ID names the drill (state file, Chaos Mesh labels); empty: NewID.
+	ID string
+	// Backend injects the fault; when nil it is opened from BackendSpec
+	// (with the drill's id for Chaos Mesh).
+	Backend     drill.Backend
+	BackendSpec drill.Spec
+	// Fault to inject; its Duration is how long it is held.
+	Fault drill.Fault
+	// Topic the ledger writes to; it must exist (the drill never creates
+	// or changes topics). Make it like the production topics it stands
+	// for (replicas, placement, min.insync.replicas).
+	Topic string
+	// Producer says how the workload's producers are configured.
+	Producer ProducerSpec
+	// ProducerDC runs the producers inside this DC ("": here); the
+	// backend must be a drill.Placer.
+	ProducerDC string
+	Producers  int
+	Rate       int
+	// Steady is how long the workload runs before the fault (default
+	// 10 s), Tail how long after the ISR is full again (default 5 s),
+	// RecoverWait the bound on waiting for the ISR (default 3 min).
+	Steady, Tail, RecoverWait time.Duration
+	// Force runs on an unhealthy cluster; otherwise the drill waits up to
+	// PreflightWait (default 1 min) for it to become healthy.
+	Force         bool
+	PreflightWait time.Duration
+	// StateDir holds the state file (DefaultStateDir when empty).
+	StateDir string
+	// LatencyMatrixFile and LatencyTopic are where the prediction's
+	// inter-DC round trips come from, as for a check (advise.Options).
+	LatencyMatrixFile string
+	LatencyTopic      string
+	// Confirm is asked after the preflight and the prediction, with the
+	// cluster id; false stops the drill before anything is injected. Nil
+	// means yes.
+	Confirm func(clusterID string) bool
+	// Events receives every event, from one goroutine at a time (nil:
+	// none). It must not block.
+	Events func(drill.Event)
+	Log    *slog.Logger
+	// Tool and Version name stretchctl in the result.
+	Tool, Version string
 
-// The faults a drill injects.
+	// Kafka and Workload are the drill's seams to Kafka; nil means the
+	// real cluster of Config (probe, advise) and the sarama ledger.
+	Kafka    Kafka
+	Workload Workload
+	// Now is the clock (nil: time.Now); tests move it.
+	Now func() time.Time
+}
+
+// Kafka is what a drill asks of the cluster.
+type Kafka interface {
+	// Snapshot reads the cluster (the preflight).
+	Snapshot(ctx context.Context) (*topology.Snapshot, error)
+	// Gather collects the check pipeline's inputs for the prediction.
+	Gather(ctx context.Context, opts advise.Options) (*advise.Inputs, error)
+	// WaitISRFull returns once every partition of topic has a leader and
+	// its whole replica set in sync.
+	WaitISRFull(ctx context.Context, topic string) error
+	// ReadBack reads the topic from the ledger's start offsets and returns
+	// where each of its records was found. It must not depend on the
+	// workload's client library, so that a library's bug cannot hide its
+	// own loss.
+	ReadBack(ctx context.Context, l *probe.Ledger) (map[probe.RecordKey][]int64, error)
+}
+
+// Workload writes the ledger.
+type Workload interface {
+	Start(ctx context.Context, spec WorkloadSpec) (LedgerRun, error)
+}
+
+// WorkloadSpec is what the workload writes and how.
+type WorkloadSpec struct {
+	Topic     string
+	Producers int
+	Rate      int
+	Producer  probe.Producer
+	// Dial opens the producers' connections (nil: from here).
+	Dial drill.Dialer
+}
+
+// LedgerRun is a running workload (probe.LedgerRun).
+type LedgerRun interface {
+	// Ledger is the ledger so far (complete after Stop).
+	Ledger() *probe.Ledger
+	Counts() probe.LedgerCounts
+	// Stop ends sending, waits up to wait for answers in flight and
+	// returns the ledger.
+	Stop(wait time.Duration) *probe.Ledger
+}
+
+// liveKafka is the real cluster of a config.
+type liveKafka struct {
+	cfg *config.Config
+	log *slog.Logger
+}
+
+func (k liveKafka) opts() probe.Options { return probe.Options{Log: k.log} }
+
+func (k liveKafka) Snapshot(ctx context.Context) (*topology.Snapshot, error) {
+	return advise.ReadCluster(ctx, k.cfg, k.log)
+}
+
+func (k liveKafka) Gather(ctx context.Context, opts advise.Options) (*advise.Inputs, error) {
+	opts.Log = k.log
+	return advise.Gather(ctx, k.cfg, opts)
+}
+
+func (k liveKafka) WaitISRFull(ctx context.Context, topic string) error {
+	return probe.WaitISRFull(ctx, k.cfg.Cluster, k.opts(), topic)
+}
+
+func (k liveKafka) ReadBack(ctx context.Context, l *probe.Ledger) (map[probe.RecordKey][]int64, error) {
+	return probe.ReadBack(ctx, k.cfg.Cluster, k.opts(), l, time.Minute)
+}
+
+// saramaWorkload is the ledger on sarama.
+type saramaWorkload struct {
+	cluster config.Cluster
+	log     *slog.Logger
+}
+
+func (w saramaWorkload) Start(ctx context.Context, s WorkloadSpec) (LedgerRun, error) {
+	run, err := probe.StartLedger(ctx, w.cluster, probe.LedgerOptions{
+		Options: probe.Options{Log: w.log, Dial: s.Dial}, Topic: s.Topic, Producers: s.Producers, Rate: s.Rate, Producer: s.Producer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// Option names a drill option whose value is wrong, for front ends to
+// turn into a flag or field name.
+type Option string
+
+// The options an OptionError can name.
 const (
-	// Kill stops every Kafka process of a DC at once (SIGKILL, pod kill).
-	Kill Kind = "kill"
-	// Freeze makes them silent while alive (SIGSTOP, pod failure).
-	Freeze Kind = "freeze"
-	// Isolate cuts every link to and from the DC.
-	Isolate Kind = "isolate"
-	// Latency adds delay on the DC's links.
-	Latency Kind = "latency"
-	// Loss drops a share of the packets on the DC's links.
-	Loss Kind = "loss"
+	OptConfig          Option = "config"
+	OptFault           Option = "fault"
+	OptTopic           Option = "topic"
+	OptBackend         Option = "backend"
+	OptProducerFile    Option = "producer file"
+	OptProducerLibrary Option = "producer library"
+	OptProducerDC      Option = "producer DC"
+	OptLatencyMatrix   Option = "latency matrix"
 )
 
-// Kinds lists every kind, in the order help texts show them.
-var Kinds = []Kind{Kill, Freeze, Isolate, Latency, Loss}
-
-// ParseKind reads a --fault value.
-func ParseKind(s string) (Kind, error) {
-	for _, k := range Kinds {
-		if string(k) == s {
-			return k, nil
-		}
-	}
-	return "", fmt.Errorf("unknown fault %q: want kill, freeze, isolate, latency or loss", s)
+// OptionError says which option of a drill is wrong; nothing was
+// injected.
+type OptionError struct {
+	Option Option
+	Err    error
 }
 
-// Fault is one fault to inject.
-type Fault struct {
-	Kind Kind `json:"kind"`
-	// DC is the data center the fault hits. For latency and loss it is
-	// one end of the degraded links.
-	DC string `json:"dc"`
-	// Peer is the other end of the degraded link for latency and loss;
-	// empty means every link of DC.
-	Peer string `json:"peer,omitempty"`
-	// Delay is the round trip added to the link (latency faults); a
-	// backend that sets one-way delays sets half of it each way.
-	Delay time.Duration `json:"delay,omitempty"`
-	// LossPercent is the share of packets dropped (loss faults), 0-100.
-	LossPercent float64 `json:"lossPercent,omitempty"`
-	// Duration is how long the drill holds the fault. Backends that can
-	// make a fault expire by itself (Chaos Mesh) give it this duration
-	// plus Grace, so that it ends even if stretchctl dies.
-	Duration time.Duration `json:"duration"`
+func (e *OptionError) Error() string { return e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// PreflightError says why a drill refused to start; nothing was injected.
+type PreflightError struct{ Problems []string }
+
+func (e *PreflightError) Error() string {
+	return "the cluster is not ready for a drill:\n  - " + strings.Join(e.Problems, "\n  - ")
 }
 
-// Grace is added to a fault's duration where a backend makes faults expire
-// by themselves: the drill heals first, the expiry is the safety net.
-const Grace = 2 * time.Minute
+// ErrAborted: the confirmation was declined.
+var ErrAborted = errors.New("drill aborted: not confirmed")
 
-// Validate checks a fault on its own (the DCs are checked against the
-// topology by the drill).
-func (f Fault) Validate() error {
-	if _, err := ParseKind(string(f.Kind)); err != nil {
-		return err
-	}
-	if f.DC == "" {
-		return errors.New("the fault needs a DC")
-	}
-	if f.Peer == f.DC {
-		return fmt.Errorf("a link needs two DCs, got %s twice", f.DC)
-	}
-	switch f.Kind {
-	case Latency:
-		if f.Delay <= 0 {
-			return errors.New("a latency fault needs a positive delay")
-		}
-	case Loss:
-		if f.LossPercent <= 0 || f.LossPercent > 100 {
-			return fmt.Errorf("loss %.3g%%: want more than 0 and at most 100", f.LossPercent)
-		}
-	default:
-		if f.Peer != "" || f.Delay != 0 || f.LossPercent != 0 {
-			return fmt.Errorf("a %s fault takes only a DC", f.Kind)
-		}
-	}
-	if f.Duration < 0 {
-		return errors.New("the fault duration must not be negative")
-	}
-	return nil
+// NotHealedError is returned with the result when a fault could not be
+// healed: the cluster still has it, and the state file that lets another
+// process heal it is kept.
+type NotHealedError struct {
+	ID       string
+	Fault    drill.Fault
+	Err      error
+	StateDir string
 }
 
-// String reads e.g. "kill dc-a", "latency dc-a/dc-b +50ms".
-func (f Fault) String() string {
-	switch f.Kind {
-	case Latency, Loss:
-		link := f.DC + "/*"
-		if f.Peer != "" {
-			link = f.DC + "/" + f.Peer
-		}
-		if f.Kind == Latency {
-			return fmt.Sprintf("latency %s +%v", link, f.Delay)
-		}
-		return fmt.Sprintf("loss %s %.3g%%", link, f.LossPercent)
-	}
-	return string(f.Kind) + " " + f.DC
+func (e *NotHealedError) Error() string {
+	return fmt.Sprintf("FAULT STILL IN PLACE: %s could not be healed: %v (drill %s, state file in %s)", e.Fault, e.Err, e.ID, e.StateDir)
 }
 
-// Backend injects and heals faults. Apply and Recover must be safe to
-// call again for a fault already applied or recovered (a recover after a
-// crash does not know how far the drill got), and must say in their error
-// exactly what is left when they fail.
-type Backend interface {
-	// Name is "lab", "chaos-mesh" or "exec".
-	Name() string
-	// Apply injects f.
-	Apply(ctx context.Context, f Fault) error
-	// Recover removes f and everything Apply made for it.
-	Recover(ctx context.Context, f Fault) error
-	// Spec is what Restore needs to rebuild this backend in another
-	// process.
-	Spec() Spec
-}
-
-// Spec rebuilds a backend; exactly one field is set.
-type Spec struct {
-	Lab       *LabSpec       `json:"lab,omitempty"`
-	ChaosMesh *ChaosMeshSpec `json:"chaosMesh,omitempty"`
-	Exec      *ExecSpec      `json:"exec,omitempty"`
-}
-
-// LabSpec names a local lab.
-type LabSpec struct {
-	Dir string `json:"dir"`
-}
-
-// ChaosMeshSpec says where Chaos Mesh objects go and which pods they
-// select.
-type ChaosMeshSpec struct {
-	// Kubeconfig file; empty means in-cluster config or $KUBECONFIG.
-	Kubeconfig string `json:"kubeconfig,omitempty"`
-	// Namespace the Chaos Mesh objects are created in.
-	Namespace string `json:"namespace"`
-	// TargetNamespaces hold the Kafka pods (default: Namespace).
-	TargetNamespaces []string `json:"targetNamespaces,omitempty"`
-	// ZoneLabel is the pod label holding the DC (default
-	// topology.kubernetes.io/zone).
-	ZoneLabel string `json:"zoneLabel,omitempty"`
-	// PodLabels further select the Kafka pods (e.g. app=kafka).
-	PodLabels map[string]string `json:"podLabels,omitempty"`
-	// DrillID labels every object of one drill, for cleanup.
-	DrillID string `json:"drillID"`
-}
-
-// ExecSpec holds user commands per fault kind, run with sh -c. In each,
-// {dc}, {peer}, {delay} (e.g. 50ms), {delay_ms}, {loss} (percent) and
-// {kind} are replaced; the same values are in the environment as
-// STRETCHCTL_DC, STRETCHCTL_PEER, STRETCHCTL_DELAY_MS, STRETCHCTL_LOSS and
-// STRETCHCTL_FAULT.
-type ExecSpec struct {
-	Inject map[Kind]string `json:"inject"`
-	Heal   map[Kind]string `json:"heal"`
-	// Timeout bounds every command (default 2m).
-	Timeout time.Duration `json:"timeout,omitempty"`
-}
-
-// restorers are filled by the backends' files.
-var restorers = map[string]func(Spec) (Backend, error){}
-
-// Restore rebuilds the backend a Spec describes.
-func Restore(s Spec) (Backend, error) {
-	var name string
-	n := 0
-	if s.Lab != nil {
-		name, n = "lab", n+1
-	}
-	if s.ChaosMesh != nil {
-		name, n = "chaos-mesh", n+1
-	}
-	if s.Exec != nil {
-		name, n = "exec", n+1
-	}
-	if n != 1 {
-		return nil, fmt.Errorf("a backend spec names %d backends, want exactly one", n)
-	}
-	r, ok := restorers[name]
-	if !ok {
-		return nil, fmt.Errorf("backend %s is not built into this stretchctl", name)
-	}
-	return r(s)
-}
+func (e *NotHealedError) Unwrap() error { return e.Err }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchctl/stretchctl/chaos/execbackend"
+	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/probe"
 )
 
@@ -74,7 +76,7 @@ func TestObserveOutagesAndReconciliation(t *testing.T) {
 	if obs.RTOSeconds != nil {
 		t.Errorf("RTO = %v, want null: partition 1 resumed only after the heal", *obs.RTOSeconds)
 	}
-	byP := map[int32]PartitionObservation{}
+	byP := map[int32]drill.PartitionObservation{}
 	for _, p := range obs.Partitions {
 		byP[p.Partition] = p
 	}
@@ -136,61 +138,35 @@ func TestObserveOutagesAndReconciliation(t *testing.T) {
 func TestCompare(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	tests := []struct {
-		name  string
-		pred  *Prediction
-		obs   Observed
-		agree bool
+		name   string
+		pred   *drill.Prediction
+		obs    drill.Observed
+		agree  bool
+		status drill.Agreement
 	}{
-		{"no prediction", nil, Observed{}, true},
-		{"loss not foreseen", &Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, Observed{AckedLost: 3, RTOSeconds: f(2)}, false},
-		{"loss foreseen", &Prediction{QuorumSurvives: true, AckedLossPossible: 2, RTOSeconds: f(10)}, Observed{AckedLost: 3, RTOSeconds: f(2)}, true},
-		{"possible loss did not happen", &Prediction{QuorumSurvives: true, AckedLossPossible: 2, RTOSeconds: f(10)}, Observed{RTOSeconds: f(2)}, true},
-		{"writes stop as predicted", &Prediction{QuorumSurvives: true, WriteUnavailable: 3}, Observed{}, true},
-		{"writes stop, not predicted", &Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, Observed{}, false},
-		{"writes resume, predicted to stop", &Prediction{QuorumSurvives: true, WriteUnavailable: 1}, Observed{RTOSeconds: f(4)}, false},
-		{"RTO within bound and slack", &Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, Observed{RTOSeconds: f(11.9)}, true},
-		{"RTO over bound", &Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, Observed{RTOSeconds: f(12.5)}, false},
-		{"quorum lost: writes stop", &Prediction{QuorumSurvives: false}, Observed{}, true},
+		{"no prediction", nil, drill.Observed{}, true, drill.NoPrediction},
+		{"failed prediction", &drill.Prediction{Error: "no scenario"}, drill.Observed{}, true, drill.NoPrediction},
+		{"loss not foreseen", &drill.Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, drill.Observed{AckedLost: 3, RTOSeconds: f(2)}, false, drill.Disagrees},
+		{"loss foreseen", &drill.Prediction{QuorumSurvives: true, AckedLossPossible: 2, RTOSeconds: f(10)}, drill.Observed{AckedLost: 3, RTOSeconds: f(2)}, true, drill.Agrees},
+		{"possible loss did not happen", &drill.Prediction{QuorumSurvives: true, AckedLossPossible: 2, RTOSeconds: f(10)}, drill.Observed{RTOSeconds: f(2)}, true, drill.Agrees},
+		{"writes stop as predicted", &drill.Prediction{QuorumSurvives: true, WriteUnavailable: 3}, drill.Observed{}, true, drill.Agrees},
+		{"writes stop, not predicted", &drill.Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, drill.Observed{}, false, drill.Disagrees},
+		{"writes resume, predicted to stop", &drill.Prediction{QuorumSurvives: true, WriteUnavailable: 1}, drill.Observed{RTOSeconds: f(4)}, false, drill.Disagrees},
+		{"RTO within bound and slack", &drill.Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, drill.Observed{RTOSeconds: f(11.9)}, true, drill.Agrees},
+		{"RTO over bound", &drill.Prediction{QuorumSurvives: true, RTOSeconds: f(10)}, drill.Observed{RTOSeconds: f(12.5)}, false, drill.Disagrees},
+		{"quorum lost: writes stop", &drill.Prediction{QuorumSurvives: false}, drill.Observed{}, true, drill.Agrees},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := compare(tt.pred, tt.obs)
-			if c.Agree != tt.agree {
-				t.Errorf("agree = %v, want %v: %+v", c.Agree, tt.agree, c)
+			res := &drill.Result{Fault: drill.Fault{Kind: drill.Kill, DC: "dc-a"}, Predicted: tt.pred, Observed: tt.obs}
+			c := compare(res, nil)
+			if c.Agree != tt.agree || c.Status != tt.status {
+				t.Errorf("agree = %v, status %s; want %v, %s: %+v", c.Agree, c.Status, tt.agree, tt.status, c)
 			}
-			if tt.pred != nil && len(c.Points) < 2 {
+			if tt.pred != nil && tt.pred.Error == "" && len(c.Points) < 2 {
 				t.Errorf("points %+v, want at least loss and writes", c.Points)
 			}
 		})
-	}
-}
-
-func TestFaultValidate(t *testing.T) {
-	good := []Fault{
-		{Kind: Kill, DC: "dc-a"}, {Kind: Isolate, DC: "dc-a", Duration: time.Minute},
-		{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 50 * time.Millisecond}, {Kind: Loss, DC: "dc-a", LossPercent: 100},
-	}
-	for _, f := range good {
-		if err := f.Validate(); err != nil {
-			t.Errorf("%v: %v", f, err)
-		}
-	}
-	bad := map[string]Fault{
-		"unknown fault":   {Kind: "melt", DC: "dc-a"},
-		"needs a DC":      {Kind: Kill},
-		"two DCs":         {Kind: Latency, DC: "dc-a", Peer: "dc-a", Delay: time.Millisecond},
-		"positive delay":  {Kind: Latency, DC: "dc-a"},
-		"at most 100":     {Kind: Loss, DC: "dc-a", LossPercent: 101},
-		"takes only a DC": {Kind: Kill, DC: "dc-a", Delay: time.Second},
-		"must not be neg": {Kind: Freeze, DC: "dc-a", Duration: -time.Second},
-	}
-	for want, f := range bad {
-		if err := f.Validate(); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%+v: %v, want an error saying %q", f, err, want)
-		}
-	}
-	if got := (Fault{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 50 * time.Millisecond}).String(); got != "latency dc-a/dc-b +50ms" {
-		t.Errorf("String = %q", got)
 	}
 }
 
@@ -200,15 +176,15 @@ func TestFaultValidate(t *testing.T) {
 func TestExecBackendAndRecoverAll(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "fault")
-	spec := ExecSpec{
-		Inject: map[Kind]string{Latency: "echo {kind} {dc} {peer} {delay_ms} $STRETCHCTL_DC > " + marker},
-		Heal:   map[Kind]string{Latency: "rm -f " + marker},
+	spec := drill.ExecSpec{
+		Inject: map[drill.Kind]string{drill.Latency: "echo {kind} {dc} {peer} {delay_ms} $STRETCHCTL_DC > " + marker},
+		Heal:   map[drill.Kind]string{drill.Latency: "rm -f " + marker},
 	}
-	b, err := NewExec(spec)
+	b, err := execbackend.New(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := Fault{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 40 * time.Millisecond, Duration: time.Minute}
+	f := drill.Fault{Kind: drill.Latency, DC: "dc-a", Peer: "dc-b", Delay: 40 * time.Millisecond, Duration: time.Minute}
 	if err := b.Apply(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
@@ -216,11 +192,11 @@ func TestExecBackendAndRecoverAll(t *testing.T) {
 		t.Errorf("inject command wrote %q", got)
 	}
 	states := filepath.Join(dir, "drills")
-	st := &State{ID: "d1", PID: 999999, Started: time.Now(), Backend: b.Spec(), Fault: f, Applied: true}
+	st := &State{ID: "d1", PID: 999999, Started: time.Now(), Backend: b.Spec(), Fault: f, Phase: drill.Holding}
 	if err := st.Save(states); err != nil {
 		t.Fatal(err)
 	}
-	got, err := RecoverAll(context.Background(), states, false)
+	got, err := RecoverAll(context.Background(), states, false, nil)
 	if err != nil || len(got) != 1 || got[0].Err != nil {
 		t.Fatalf("RecoverAll = %+v, %v", got, err)
 	}
@@ -232,13 +208,13 @@ func TestExecBackendAndRecoverAll(t *testing.T) {
 	}
 
 	// A heal that fails keeps the state file and names the command.
-	spec.Heal[Latency] = "echo cannot reach the firewall >&2; exit 7"
-	b, _ = NewExec(spec)
+	spec.Heal[drill.Latency] = "echo cannot reach the firewall >&2; exit 7"
+	b, _ = execbackend.New(spec)
 	st = &State{ID: "d2", Started: time.Now(), Backend: b.Spec(), Fault: f}
 	if err := st.Save(states); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = RecoverAll(context.Background(), states, false)
+	got, _ = RecoverAll(context.Background(), states, false, nil)
 	if len(got) != 1 || got[0].Err == nil || !strings.Contains(got[0].Err.Error(), "cannot reach the firewall") {
 		t.Errorf("failing heal: %+v", got)
 	}
@@ -247,20 +223,20 @@ func TestExecBackendAndRecoverAll(t *testing.T) {
 	}
 	// A state file of this very process (a TUI or operator healing its
 	// own drill) is not "another drill still running".
-	good, _ := NewExec(ExecSpec{Inject: map[Kind]string{Latency: "true"}, Heal: map[Kind]string{Latency: "true"}})
+	good, _ := execbackend.New(drill.ExecSpec{Inject: map[drill.Kind]string{drill.Latency: "true"}, Heal: map[drill.Kind]string{drill.Latency: "true"}})
 	st = &State{ID: "d3", PID: os.Getpid(), Started: time.Now(), Backend: good.Spec(), Fault: f}
 	_ = st.Save(states)
-	got, _ = RecoverAll(context.Background(), states, false)
+	got, _ = RecoverAll(context.Background(), states, false, nil)
 	for _, r := range got {
 		if r.State.ID == "d3" && r.Err != nil {
 			t.Errorf("own state file: %v", r.Err)
 		}
 	}
 
-	if _, err := NewExec(ExecSpec{Inject: map[Kind]string{Kill: "true"}}); err == nil {
+	if _, err := execbackend.New(drill.ExecSpec{Inject: map[drill.Kind]string{drill.Kill: "true"}}); err == nil {
 		t.Error("exec backend without a heal command accepted")
 	}
-	if _, err := Restore(Spec{}); err == nil {
-		t.Error("empty spec restored")
+	if _, err := OpenBackend(drill.Spec{}, "d", nil); err == nil {
+		t.Error("empty spec opened")
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/probe"
 )
 
@@ -37,16 +38,16 @@ const warmup = 2 * time.Second
 // partition in steady state (after a warm-up of the first two seconds:
 // connections, metadata, the JIT of the brokers): an outage's start and end
 // are each known to about one such gap.
-func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, healed time.Time) (Observed, []Second) {
+func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, healed time.Time) (drill.Observed, []drill.Second) {
 	inj := injected.Sub(l.Start)
 	heal := time.Duration(1<<63 - 1)
 	if !healed.IsZero() {
 		heal = healed.Sub(l.Start)
 	}
-	obs := Observed{ReadBack: "every partition from its end offset before the first send to its end after healing, read_uncommitted (the ledger does not use transactions)"}
-	per := map[int32]*PartitionObservation{}
+	obs := drill.Observed{ReadBack: "every partition from its end offset before the first send to its end after healing, read_uncommitted (the ledger does not use transactions)"}
+	per := map[int32]*drill.PartitionObservation{}
 	for _, p := range l.Parts {
-		per[p] = &PartitionObservation{Partition: p}
+		per[p] = &drill.PartitionObservation{Partition: p}
 	}
 	acks := map[int32][]time.Duration{}
 	// firstAfter: per partition, the first acknowledgement of a record
@@ -76,7 +77,7 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 				obs.AckedLost++
 				po.AckedLost++
 				if len(obs.Lost) < maxLost {
-					obs.Lost = append(obs.Lost, LedgerEntry{Producer: r.Producer, Partition: r.Partition, Seq: r.Seq, Offset: r.Offset,
+					obs.Lost = append(obs.Lost, drill.LedgerEntry{Producer: r.Producer, Partition: r.Partition, Seq: r.Seq, Offset: r.Offset,
 						Sent: l.Start.Add(r.Sent).UTC(), Acked: l.Start.Add(r.Done).UTC()})
 				}
 			}
@@ -148,13 +149,13 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 }
 
 // timeline buckets the answers per second of their arrival.
-func timeline(l *probe.Ledger) []Second {
+func timeline(l *probe.Ledger) []drill.Second {
 	end := time.Duration(0)
 	for _, r := range l.Records {
 		end = max(end, r.Done, r.Sent)
 	}
 	n := int(end/time.Second) + 1
-	out := make([]Second, n)
+	out := make([]drill.Second, n)
 	hists := make([]*hdrhistogram.Histogram, n)
 	for i := range out {
 		out[i].T = i

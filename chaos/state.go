@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stretchctl/stretchctl/drill"
 )
 
 // DefaultStateDir holds the state files of drills in progress.
@@ -24,18 +27,29 @@ func DefaultStateDir() string {
 	return filepath.Join(home, ".local", "state", "stretchctl", "drills")
 }
 
-// State is what a drill records before it injects anything: enough for
-// another process to heal (`stretchctl drill recover`).
+// State is what a drill records from its steady state on, rewritten
+// before each later phase: enough for another process to heal it, or to
+// resume it (Resume).
 type State struct {
 	ID        string    `json:"id"`
 	PID       int       `json:"pid"`
 	Started   time.Time `json:"started"`
 	ClusterID string    `json:"clusterID,omitempty"`
-	Backend   Spec      `json:"backend"`
-	Fault     Fault     `json:"fault"`
-	// Applied is set once the fault's injection was started.
-	Applied bool `json:"applied"`
+	// Config is the stretch.yaml of the drill.
+	Config  string      `json:"config,omitempty"`
+	Backend drill.Spec  `json:"backend"`
+	Fault   drill.Fault `json:"fault"`
+	Topic   string      `json:"topic,omitempty"`
+	// Phase is the phase the drill entered last; it acts on a phase only
+	// after recording it. Empty in files of older versions: then the
+	// fault may be in place.
+	Phase drill.Phase `json:"phase,omitempty"`
+	// Injected is when the injection started (zero before).
+	Injected time.Time `json:"injected,omitempty"`
 }
+
+// faultMayBeInPlace says whether the drill may have left its fault.
+func (s *State) faultMayBeInPlace() bool { return s.Phase == "" || s.Phase.FaultMayBeInPlace() }
 
 // path of a state file.
 func statePath(dir, id string) string { return filepath.Join(dir, id+".json") }
@@ -59,7 +73,7 @@ func (s *State) Save(dir string) error {
 	return nil
 }
 
-// Remove deletes the state file once the fault is healed.
+// Remove deletes the state file once nothing is left to heal.
 func (s *State) Remove(dir string) error {
 	err := os.Remove(statePath(dir, s.ID))
 	if errors.Is(err, os.ErrNotExist) {
@@ -97,17 +111,138 @@ func LoadStates(dir string) ([]*State, error) {
 	return out, nil
 }
 
-// Recovered is the outcome of recovering one drill.
-type Recovered struct {
-	State *State
-	Err   error // nil: healed and the state file removed
+// ResumeOptions say how another process takes over a drill.
+type ResumeOptions struct {
+	// StateDir holds the drill's state file (DefaultStateDir when empty).
+	StateDir string
+	// Continue holds a fault still within its duration until the planned
+	// end before healing it (an operator resuming its drill); false heals
+	// at once (`drill recover`).
+	Continue bool
+	// Kafka, when set, is waited on for the topic's ISR after the heal.
+	Kafka Kafka
+	// RecoverWait bounds that wait (default 3 min).
+	RecoverWait time.Duration
+	// Open rebuilds the backend from the recorded spec (nil: OpenBackend).
+	Open   func(drill.Spec) (drill.Backend, error)
+	Events func(drill.Event)
+	Log    *slog.Logger
+	Now    func() time.Time
+	// Tool and Version name stretchctl in the result.
+	Tool, Version string
 }
 
-// RecoverAll heals every drill recorded in dir: it rebuilds each backend
-// from its spec and recovers the fault (also when the drill died before
-// or during injection: recovering a fault that is not there is harmless).
-// A drill whose process is still alive is left alone unless force.
-func RecoverAll(ctx context.Context, dir string, force bool) ([]Recovered, error) {
+// Resume takes over the drill a state file records, from the phase it
+// recorded: a drill that stopped before injecting is closed; a fault that
+// may be in place is held to its planned end (Continue) and healed; the
+// topic's ISR is waited for. The workload's ledger died with the process
+// that ran it, so nothing is observed: the verdict is inconclusive. The
+// state file is removed once nothing is left to heal; a heal that fails
+// returns a *NotHealedError with the result, and the file is kept.
+func Resume(ctx context.Context, st *State, o ResumeOptions) (*drill.Result, error) {
+	if o.StateDir == "" {
+		o.StateDir = DefaultStateDir()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Open == nil {
+		o.Open = func(s drill.Spec) (drill.Backend, error) { return OpenBackend(s, st.ID, o.Log) }
+	}
+	if o.RecoverWait <= 0 {
+		o.RecoverWait = 3 * time.Minute
+	}
+	emit := func(p drill.Phase, msg string) {
+		if o.Events != nil {
+			o.Events(drill.Event{Phase: p, At: o.Now(), Fault: st.Fault, Message: msg})
+		}
+	}
+	from := st.Phase
+	res := &drill.Result{ID: st.ID, Tool: o.Tool, Version: o.Version, ClusterID: st.ClusterID, Config: st.Config,
+		Backend: st.Backend.Name(), Fault: st.Fault, Workload: drill.Workload{Topic: st.Topic}, Timeline: []drill.Second{},
+		Verdict: drill.Inconclusive, Phase: from, Healed: true,
+		Comparison: drill.Comparison{Status: drill.NotObserved, Agree: true, Notes: []string{"resumed by another process: nothing observed to compare"}}}
+	res.Phases.Injected = st.Injected
+	phase := string(from)
+	if phase == "" {
+		phase = "unknown (an older state file)"
+	}
+	res.Notes = append(res.Notes, fmt.Sprintf("resumed from phase %s by process %d; the workload's ledger died with process %d, so nothing was observed", phase, os.Getpid(), st.PID))
+
+	switch {
+	case from != "" && from.Index() < drill.Injecting.Index():
+		res.Notes = append(res.Notes, "the drill stopped before injecting anything")
+	case st.faultMayBeInPlace():
+		b, err := o.Open(st.Backend)
+		if err != nil {
+			res.Healed = false
+			res.Leftover = append(res.Leftover, fmt.Sprintf("%s: the backend could not be rebuilt: %v", st.Fault, err))
+			return res, &NotHealedError{ID: st.ID, Fault: st.Fault, Err: err, StateDir: o.StateDir}
+		}
+		if o.Continue && (from == drill.Holding || from == drill.Injecting) && !st.Injected.IsZero() {
+			if left := st.Injected.Add(st.Fault.Duration).Sub(o.Now()); left > 0 {
+				emit(drill.Holding, fmt.Sprintf("hold the remaining %v", left.Round(time.Second)))
+				if !sleepCtx(ctx, left) {
+					res.Notes = append(res.Notes, "interrupted while holding: healed early")
+				}
+			}
+		}
+		st.Phase = drill.Healing
+		if err := st.Save(o.StateDir); err != nil {
+			res.Notes = append(res.Notes, "could not record the drill's phase: "+err.Error())
+		}
+		emit(drill.Healing, "heal: "+st.Fault.String()+" via "+b.Name())
+		healed := o.Now()
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healTimeout)
+		err = b.Recover(hctx, st.Fault)
+		cancel()
+		if err != nil {
+			res.Healed = false
+			res.Phase = drill.Healing
+			res.Leftover = append(res.Leftover, fmt.Sprintf("%s via %s: %v", st.Fault, b.Name(), err))
+			return res, &NotHealedError{ID: st.ID, Fault: st.Fault, Err: err, StateDir: o.StateDir}
+		}
+		res.Phases.Healed = healed.UTC()
+		fallthrough
+	case from == drill.WaitingISR:
+		if o.Kafka != nil && st.Topic != "" {
+			st.Phase = drill.WaitingISR
+			emit(drill.WaitingISR, "waiting for the ISR of "+st.Topic+" to be full again")
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.RecoverWait)
+			if err := o.Kafka.WaitISRFull(wctx, st.Topic); err != nil {
+				res.Notes = append(res.Notes, fmt.Sprintf("the ISR of %s was not full within %v: %v", st.Topic, o.RecoverWait, err))
+			} else {
+				res.Phases.Recovered = o.Now().UTC()
+			}
+			cancel()
+		}
+	default:
+		res.Notes = append(res.Notes, "the fault had already been healed")
+	}
+	res.Phase = drill.Done
+	res.Phases.Finished = o.Now().UTC()
+	if err := st.Remove(o.StateDir); err != nil {
+		res.Notes = append(res.Notes, "could not remove the drill state file: "+err.Error())
+	}
+	emit(drill.Done, "done: "+string(res.Verdict))
+	return res, nil
+}
+
+// Recovered is the outcome of recovering one drill.
+type Recovered struct {
+	State  *State
+	Result *drill.Result
+	// Err is nil when nothing is left and the state file was removed.
+	Err error
+}
+
+// RecoverAll heals at once every drill recorded in dir (Resume without
+// continuing). A drill whose process is still alive is left alone unless
+// force: it heals by itself when stopped.
+func RecoverAll(ctx context.Context, dir string, force bool, log *slog.Logger) ([]Recovered, error) {
 	states, err := LoadStates(dir)
 	if err != nil {
 		return nil, err
@@ -115,17 +250,11 @@ func RecoverAll(ctx context.Context, dir string, force bool) ([]Recovered, error
 	var out []Recovered
 	for _, s := range states {
 		if !force && s.PID != os.Getpid() && processAlive(s.PID) {
-			out = append(out, Recovered{State: s, Err: fmt.Errorf("drill %s is still running (pid %d): stop it (Ctrl-C heals) or use --force", s.ID, s.PID)})
+			out = append(out, Recovered{State: s, Err: fmt.Errorf("drill %s is still running (pid %d): stop it (it heals when interrupted) or force the recovery", s.ID, s.PID)})
 			continue
 		}
-		b, err := Restore(s.Backend)
-		if err == nil {
-			err = b.Recover(ctx, s.Fault)
-		}
-		if err == nil {
-			err = s.Remove(dir)
-		}
-		out = append(out, Recovered{State: s, Err: err})
+		res, err := Resume(ctx, s, ResumeOptions{StateDir: dir, Log: log})
+		out = append(out, Recovered{State: s, Result: res, Err: err})
 	}
 	return out, nil
 }

@@ -10,45 +10,38 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/stretchctl/stretchctl/clients"
-	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/advise"
 	"github.com/stretchctl/stretchctl/probe"
 	"github.com/stretchctl/stretchctl/report"
 	"github.com/stretchctl/stretchctl/rules"
-	"github.com/stretchctl/stretchctl/topology"
 )
 
-// readCluster takes a snapshot of the live cluster; connection, TLS and
-// authentication failures become exit code 2.
-func readCluster(ctx context.Context, io IO, c *config.Config) (*topology.Snapshot, error) {
-	snap, err := probe.Snapshot(ctx, c.Cluster, probe.Options{Log: io.Log})
-	if err != nil {
-		return nil, exitErr(ExitAssess, fmt.Errorf("could not read the cluster: %w", err))
+// assessErr turns an error of the check pipeline into exit code 2,
+// naming the flag of the input that failed.
+func assessErr(err error) error {
+	var ie *advise.InputError
+	if errors.As(err, &ie) {
+		switch ie.Source {
+		case advise.SourceSnapshotFile:
+			err = fmt.Errorf("--snapshot: %w", ie.Err)
+		case advise.SourceLatencyMatrix:
+			err = fmt.Errorf("--latency-matrix: %w", ie.Err)
+		default:
+			err = ie
+		}
 	}
-	for _, e := range snap.Errors {
-		fmt.Fprintf(io.Err, "warning: could not read %s: %s\n", e.Subject, e.Error)
-	}
-	return snap, nil
+	return exitErr(ExitAssess, err)
 }
 
-func loadSnapshot(path string) (*topology.Snapshot, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, exitErr(ExitAssess, fmt.Errorf("read snapshot: %w", err))
+// warn prints what the pipeline could not read but went on without.
+func warn(io IO, warnings []string) {
+	for _, w := range warnings {
+		fmt.Fprintf(io.Err, "warning: %s\n", w)
 	}
-	var snap topology.Snapshot
-	if err := json.Unmarshal(b, &snap); err != nil {
-		return nil, exitErr(ExitAssess, fmt.Errorf("%s is not a stretchctl snapshot: %w", path, err))
-	}
-	if snap.SchemaVersion != topology.SchemaVersion {
-		return nil, exitErr(ExitAssess, fmt.Errorf("%s has snapshot schema %d, this stretchctl reads %d", path, snap.SchemaVersion, topology.SchemaVersion))
-	}
-	return &snap, nil
 }
 
 func newSnapshotCmd(io IO) *cobra.Command {
@@ -66,27 +59,20 @@ reproducible CI runs and bug reports. Secrets are never saved.`,
 			if err != nil {
 				return err
 			}
-			snap, err := readCluster(cmd.Context(), io, c)
+			snap, err := advise.ReadCluster(cmd.Context(), c, io.Log)
 			if err != nil {
-				return err
+				return assessErr(err)
 			}
-			b, err := json.MarshalIndent(snap, "", "  ")
-			if err != nil {
-				return err
+			for _, e := range snap.Errors {
+				fmt.Fprintf(io.Err, "warning: could not read %s: %s\n", e.Subject, e.Error)
 			}
-			b = append(b, '\n')
 			if out == "" || out == "-" {
-				_, err = io.Out.Write(b)
-				return err
+				return snap.Encode(io.Out)
 			}
-			if err := os.WriteFile(out, b, 0o644); err != nil {
+			if err := createWith(out, snap.Encode); err != nil {
 				return exitErr(ExitAssess, err)
 			}
-			parts := 0
-			for _, t := range snap.Topics {
-				parts += len(t.Partitions)
-			}
-			fmt.Fprintf(io.Err, "wrote %s: %d brokers, %d topics, %d partitions, %d read errors\n", out, len(snap.Brokers), len(snap.Topics), parts, len(snap.Errors))
+			fmt.Fprintf(io.Err, "wrote %s: %d brokers, %d topics, %d partitions, %d read errors\n", out, len(snap.Brokers), len(snap.Topics), snap.Partitions(), len(snap.Errors))
 			return nil
 		},
 	}
@@ -138,38 +124,6 @@ than three agent windows (30 s at least) are not used.`,
 	return cmd
 }
 
-// latency finds the inter-DC round trips for a check: from the matrix
-// file, else from the agents' topic on the live cluster. A missing or
-// unreadable topic is not an error (the report says latency was not
-// measured, and why); a bad file is.
-func (o *checkOptions) latency(ctx context.Context, io IO, c *config.Config) (map[string]time.Duration, string, error) {
-	var m *probe.Matrix
-	switch {
-	case o.latencyMatrix != "":
-		var err error
-		if m, err = probe.LoadMatrix(o.latencyMatrix, time.Now()); err != nil {
-			return nil, "", exitErr(ExitAssess, fmt.Errorf("--latency-matrix: %w", err))
-		}
-	case o.snapshot != "" || o.latencyTopic == "":
-		return nil, "", nil
-	default:
-		var err error
-		m, err = probe.ReadMatrix(ctx, c.Cluster, probe.Options{Log: io.Log}, o.latencyTopic)
-		if errors.Is(err, probe.ErrNoReports) {
-			return nil, err.Error() + "; run `stretchctl probe agent` in every DC or pass --latency-matrix", nil
-		}
-		if err != nil {
-			fmt.Fprintf(io.Err, "warning: could not read latency reports from topic %s: %v\n", o.latencyTopic, err)
-			return nil, "reading topic " + o.latencyTopic + " failed", nil
-		}
-	}
-	rtt, src := m.RTT()
-	if len(rtt) == 0 {
-		return nil, src + "; no fresh inter-DC cell", nil
-	}
-	return rtt, src, nil
-}
-
 func (o *checkOptions) run(ctx context.Context, io IO, version string) error {
 	format, err := report.ParseFormat(o.format)
 	if err != nil {
@@ -187,32 +141,12 @@ func (o *checkOptions) run(ctx context.Context, io IO, version string) error {
 	if err != nil {
 		return err
 	}
-	rtt, rttSource, err := o.latency(ctx, io, c)
+	in, err := advise.Gather(ctx, c, advise.Options{SnapshotFile: o.snapshot, LatencyMatrixFile: o.latencyMatrix, LatencyTopic: o.latencyTopic, Log: io.Log})
 	if err != nil {
-		return err
+		return assessErr(err)
 	}
-	var snap *topology.Snapshot
-	if o.snapshot != "" {
-		snap, err = loadSnapshot(o.snapshot)
-	} else {
-		snap, err = readCluster(ctx, io, c)
-	}
-	if err != nil {
-		return err
-	}
-	kafkaVersion := snap.KafkaVersion
-	if kafkaVersion == "" {
-		kafkaVersion = c.Cluster.KafkaVersion
-	}
-	var cls []topology.ClientConfig
-	for _, cl := range c.Clients {
-		cc, err := clients.Load(cl, kafkaVersion)
-		if err != nil {
-			return exitErr(ExitAssess, fmt.Errorf("client file: %w", err))
-		}
-		cls = append(cls, cc)
-	}
-	rep, err := rules.Evaluate(&rules.Input{Snapshot: snap, Config: c, Clients: cls, FailOn: failOn, RTT: rtt, RTTSource: rttSource})
+	warn(io, in.Warnings)
+	rep, err := in.Evaluate(failOn)
 	if err != nil {
 		return exitErr(ExitAssess, err)
 	}

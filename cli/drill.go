@@ -8,19 +8,17 @@ import (
 	"io"
 
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stretchctl/stretchctl/chaos"
-	"github.com/stretchctl/stretchctl/clients"
 	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/lab"
 	"github.com/stretchctl/stretchctl/probe"
 	"github.com/stretchctl/stretchctl/report"
-	"github.com/stretchctl/stretchctl/topology"
 )
 
 type drillOptions struct {
@@ -28,6 +26,7 @@ type drillOptions struct {
 	labDir, stateDir                                string
 	producerFile, producerLibrary, producerDC       string
 	acks, idempotence                               string
+	latencyMatrix, latencyTopic                     string
 	delay, duration, steady                         time.Duration
 	loss                                            float64
 	rate, producers                                 int
@@ -109,6 +108,8 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	f.StringArrayVar(&o.execInject, "exec-inject", nil, "exec: KIND=COMMAND to inject a fault (repeatable)")
 	f.StringArrayVar(&o.execHeal, "exec-heal", nil, "exec: KIND=COMMAND to heal it (repeatable)")
 	f.StringVar(&o.stateDir, "state-dir", chaos.DefaultStateDir(), "where drills in progress are recorded")
+	f.StringVar(&o.latencyMatrix, "latency-matrix", "", "prediction: inter-DC latency from this matrix file (JSON of probe matrix or probe)")
+	f.StringVar(&o.latencyTopic, "latency-topic", probe.DefaultResultsTopic, `prediction: inter-DC latency from the probe agents' topic ("" to not read it)`)
 	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (automation)")
 	f.BoolVar(&o.force, "force", false, "run even if the cluster is not healthy")
 	f.StringVar(&o.format, "format", "text", "text, json, markdown or html")
@@ -137,44 +138,30 @@ func (o *drillOptions) run(ctx context.Context, io IO, version string) error {
 	if err != nil {
 		return err
 	}
-	backend, err := o.openBackend()
+	spec, err := o.backendSpec()
 	if err != nil {
 		return exitErr(ExitAssess, err)
 	}
-	prod, source, client, err := o.producerSettings(c)
-	if err != nil {
-		return exitErr(ExitAssess, err)
-	}
-	dopts := chaos.DrillOptions{
-		Config: c, Backend: backend, Fault: fault, Topic: o.topic,
-		Producer: prod, ProducerSource: source, Client: client, ProducerDC: o.producerDC,
-		Producers: o.producers, Rate: o.rate, Steady: o.steady, Force: o.force, StateDir: o.stateDir,
+	dopts := chaos.Options{
+		Config: c, BackendSpec: spec, Fault: fault, Topic: o.topic,
+		Producer:   chaos.ProducerSpec{File: o.producerFile, Library: config.Library(o.producerLibrary), Acks: o.acks, Idempotence: o.idempotence},
+		ProducerDC: o.producerDC, Producers: o.producers, Rate: o.rate, Steady: o.steady, Force: o.force, StateDir: o.stateDir,
+		LatencyMatrixFile: o.latencyMatrix, LatencyTopic: o.latencyTopic,
 		Log: io.Log, Tool: "stretchctl", Version: version,
-		Progress: func(s string) { fmt.Fprintf(io.Err, "• %s\n", s) },
-	}
-	if o.producerDC != "" {
-		lb, ok := backend.(*chaos.LabBackend)
-		if !ok {
-			return exitErr(ExitAssess, fmt.Errorf("--producer-dc needs the lab backend (with %s, run stretchctl where the producers should be)", o.backend))
-		}
-		dial, err := lb.Lab().DialContext(o.producerDC)
-		if err != nil {
-			return exitErr(ExitAssess, fmt.Errorf("--producer-dc: %w", err))
-		}
-		dopts.ProducerDial = dial
+		Events: func(e drill.Event) {
+			if e.Message != "" {
+				fmt.Fprintf(io.Err, "• %s\n", e.Message)
+			}
+		},
 	}
 	if !o.yes {
 		dopts.Confirm = func(id string) bool { return confirm(io, id, fault, c.Path) }
 	}
-	res, err := chaos.Drill(ctx, dopts)
+	res, err := chaos.Run(ctx, dopts)
 	var notHealed *chaos.NotHealedError
 	switch {
 	case res == nil && err != nil:
-		var pre *chaos.PreflightError
-		if errors.As(err, &pre) || errors.Is(err, chaos.ErrAborted) {
-			return exitErr(ExitAssess, err)
-		}
-		return exitErr(ExitAssess, fmt.Errorf("drill: %w (nothing was injected)", err))
+		return exitErr(ExitAssess, o.runError(err))
 	case errors.As(err, &notHealed):
 		// Reported below, then exit 3.
 	case err != nil:
@@ -192,130 +179,108 @@ func (o *drillOptions) run(ctx context.Context, io IO, version string) error {
 			fmt.Fprintf(io.Err, "written: %s\n", r.path)
 		}
 	}
-	if notHealed != nil {
-		return exitErr(ExitNotHealed, notHealed)
-	}
-	if res.Verdict == "error" {
+	switch code := res.ExitCode(); code {
+	case drill.ExitNotHealed:
+		return exitErr(ExitNotHealed, fmt.Errorf("%w; retry with `stretchctl drill recover --state-dir %s`", notHealed, o.stateDir))
+	case drill.ExitNotRun:
 		return exitErr(ExitAssess, errors.New("the drill did not complete: see its notes"))
-	}
-	if !res.GoalsMet {
+	case drill.ExitGoalsMissed:
 		return &ExitError{Code: ExitViolated, Err: errors.New("goals missed")}
 	}
 	return nil
 }
 
-func (o *drillOptions) faultSpec() (chaos.Fault, error) {
-	if o.fault == "" {
-		return chaos.Fault{}, errors.New("--fault is required: kill, freeze, isolate, latency or loss")
+// runError names the flag behind an error of a drill that did not start.
+func (o *drillOptions) runError(err error) error {
+	var oe *chaos.OptionError
+	var pre *chaos.PreflightError
+	switch {
+	case errors.As(err, &oe):
+		flag := map[chaos.Option]string{
+			chaos.OptConfig: "--config", chaos.OptFault: "--dc", chaos.OptTopic: "--topic", chaos.OptProducerFile: "--producer-file",
+			chaos.OptProducerLibrary: "--producer-library", chaos.OptProducerDC: "--producer-dc", chaos.OptLatencyMatrix: "--latency-matrix",
+		}[oe.Option]
+		if oe.Option == chaos.OptBackend {
+			flag = "--backend " + o.backend
+			if o.backend == "lab" {
+				return fmt.Errorf("%s: %w (is the lab up? --lab-dir)", flag, oe.Err)
+			}
+		}
+		return fmt.Errorf("%s: %w", flag, oe.Err)
+	case errors.As(err, &pre):
+		return fmt.Errorf("%w\n(--force runs it anyway)", err)
+	case errors.Is(err, chaos.ErrAborted):
+		return err
 	}
-	k, err := chaos.ParseKind(o.fault)
+	return fmt.Errorf("drill: %w (nothing was injected)", err)
+}
+
+func (o *drillOptions) faultSpec() (drill.Fault, error) {
+	if o.fault == "" {
+		return drill.Fault{}, errors.New("--fault is required: kill, freeze, isolate, latency or loss")
+	}
+	k, err := drill.ParseKind(o.fault)
 	if err != nil {
-		return chaos.Fault{}, fmt.Errorf("--fault: %w", err)
+		return drill.Fault{}, fmt.Errorf("--fault: %w", err)
 	}
 	if o.dc == "" {
-		return chaos.Fault{}, errors.New("--dc is required: the DC to break")
+		return drill.Fault{}, errors.New("--dc is required: the DC to break")
 	}
 	if o.duration <= 0 {
-		return chaos.Fault{}, fmt.Errorf("--duration %v: must be positive", o.duration)
+		return drill.Fault{}, fmt.Errorf("--duration %v: must be positive", o.duration)
 	}
-	f := chaos.Fault{Kind: k, DC: o.dc, Peer: o.peer, Delay: o.delay, LossPercent: o.loss, Duration: o.duration}
+	f := drill.Fault{Kind: k, DC: o.dc, Peer: o.peer, Delay: o.delay, LossPercent: o.loss, Duration: o.duration}
 	if err := f.Validate(); err != nil {
 		return f, fmt.Errorf("--fault %s: %w (flags --dc, --peer, --delay, --loss)", k, err)
 	}
 	return f, nil
 }
 
-func (o *drillOptions) openBackend() (chaos.Backend, error) {
+// backendSpec turns the backend flags into the backend's spec.
+func (o *drillOptions) backendSpec() (drill.Spec, error) {
 	switch o.backend {
 	case "lab":
-		b, err := chaos.NewLab(o.labDir)
-		if err != nil {
-			return nil, fmt.Errorf("--backend lab: %w (is the lab up? --lab-dir)", err)
-		}
-		return b, nil
+		return drill.Spec{Lab: &drill.LabSpec{Dir: o.labDir}}, nil
 	case "exec":
-		spec := chaos.ExecSpec{Inject: map[chaos.Kind]string{}, Heal: map[chaos.Kind]string{}}
+		spec := drill.ExecSpec{Inject: map[drill.Kind]string{}, Heal: map[drill.Kind]string{}}
 		for _, pair := range []struct {
 			flag  string
 			items []string
-			into  map[chaos.Kind]string
+			into  map[drill.Kind]string
 		}{{"--exec-inject", o.execInject, spec.Inject}, {"--exec-heal", o.execHeal, spec.Heal}} {
 			for _, it := range pair.items {
 				k, cmd, ok := strings.Cut(it, "=")
-				kind, err := chaos.ParseKind(k)
+				kind, err := drill.ParseKind(k)
 				if !ok || err != nil || strings.TrimSpace(cmd) == "" {
-					return nil, fmt.Errorf("%s %q: want KIND=COMMAND with KIND kill, freeze, isolate, latency or loss", pair.flag, it)
+					return drill.Spec{}, fmt.Errorf("%s %q: want KIND=COMMAND with KIND kill, freeze, isolate, latency or loss", pair.flag, it)
 				}
 				pair.into[kind] = cmd
 			}
 		}
-		b, err := chaos.NewExec(spec)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := spec.Inject[chaos.Kind(o.fault)]; !ok {
-			return nil, fmt.Errorf("--backend exec: no --exec-inject %s=COMMAND", o.fault)
-		}
-		return b, nil
+		return drill.Spec{Exec: &spec}, nil
 	case "chaos-mesh":
 		labels := map[string]string{}
 		for _, l := range o.podLabels {
 			k, v, ok := strings.Cut(l, "=")
 			if !ok || k == "" {
-				return nil, fmt.Errorf("--pod-label %q: want KEY=VALUE", l)
+				return drill.Spec{}, fmt.Errorf("--pod-label %q: want KEY=VALUE", l)
 			}
 			labels[k] = v
 		}
 		if o.namespace == "" {
-			return nil, errors.New("--backend chaos-mesh needs --namespace")
+			return drill.Spec{}, errors.New("--backend chaos-mesh needs --namespace")
 		}
-		return chaos.Restore(chaos.Spec{ChaosMesh: &chaos.ChaosMeshSpec{
+		return drill.Spec{ChaosMesh: &drill.ChaosMeshSpec{
 			Kubeconfig: o.kubeconfig, Namespace: o.namespace, TargetNamespaces: o.targetNamespaces,
-			ZoneLabel: o.zoneLabel, PodLabels: labels, DrillID: time.Now().UTC().Format("20060102-150405"),
-		}})
+			ZoneLabel: o.zoneLabel, PodLabels: labels,
+		}}, nil
 	}
-	return nil, fmt.Errorf("--backend %q: want lab, chaos-mesh or exec", o.backend)
-}
-
-// producerSettings resolves the workload's producer: the file with its
-// library's defaults, or the Java defaults of the cluster's version, then
-// the --acks/--idempotence overrides. It also returns the same settings as
-// a client file for the prediction.
-func (o *drillOptions) producerSettings(c *config.Config) (probe.Producer, string, *topology.ClientConfig, error) {
-	var cc topology.ClientConfig
-	source := "defaults (" + o.producerLibrary + " client)"
-	if o.producerFile != "" {
-		var err error
-		cc, err = clients.Load(config.Client{File: o.producerFile, Kind: config.ClientKind(topology.Producer), Library: config.Library(o.producerLibrary), DC: o.producerDC}, c.Cluster.KafkaVersion)
-		if err != nil {
-			return probe.Producer{}, "", nil, fmt.Errorf("--producer-file: %w", err)
-		}
-		source = o.producerFile
-	} else {
-		s := clients.Defaults(o.producerLibrary, topology.Producer, c.Cluster.KafkaVersion)
-		if s == nil {
-			return probe.Producer{}, "", nil, fmt.Errorf("--producer-library %q: want java, sarama, librdkafka or franz-go", o.producerLibrary)
-		}
-		cc = topology.ClientConfig{File: "drill workload", Path: "drill workload", Kind: topology.Producer, Library: o.producerLibrary, DC: o.producerDC, Producer: s}
-	}
-	for name, v := range map[string]string{"acks": o.acks, "enable.idempotence": o.idempotence} {
-		if v != "" {
-			cc.Producer[name] = topology.Setting{Value: v, Default: "--" + strings.TrimPrefix(name, "enable.") + " flag"}
-			if source == "defaults ("+o.producerLibrary+" client)" {
-				source = "flags over " + source
-			}
-		}
-	}
-	p, err := probe.ProducerFrom(cc.Producer, filepath.Base(source))
-	if err != nil {
-		return probe.Producer{}, "", nil, fmt.Errorf("producer settings (%s): %w", source, err)
-	}
-	return p, source, &cc, nil
+	return drill.Spec{}, fmt.Errorf("--backend %q: want lab, chaos-mesh or exec", o.backend)
 }
 
 // confirm asks on the terminal, naming the cluster id; without a terminal
 // it refuses (automation passes --yes).
-func confirm(io IO, clusterID string, f chaos.Fault, cfg string) bool {
+func confirm(io IO, clusterID string, f drill.Fault, cfg string) bool {
 	in, ok := io.In.(*os.File)
 	if !ok || !isTerminal(in) {
 		fmt.Fprintf(io.Err, "refusing to inject %s into cluster %s without confirmation: not a terminal (pass --yes)\n", f, clusterID)
@@ -326,7 +291,7 @@ func confirm(io IO, clusterID string, f chaos.Fault, cfg string) bool {
 	return strings.TrimSpace(line) == clusterID
 }
 
-func writeDrillFile(path string, res *chaos.Result, f report.Format, o report.Options) error {
+func writeDrillFile(path string, res *drill.Result, f report.Format, o report.Options) error {
 	return createWith(path, func(w io.Writer) error { return report.WriteDrill(w, res, f, o) })
 }
 
@@ -344,7 +309,7 @@ unless --force.
 Exit codes: 0 nothing left (or nothing to do), 3 a fault could not be healed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			got, err := chaos.RecoverAll(cmd.Context(), stateDir, force)
+			got, err := chaos.RecoverAll(cmd.Context(), stateDir, force, io.Log)
 			if err != nil {
 				return exitErr(ExitAssess, err)
 			}
@@ -372,7 +337,7 @@ Exit codes: 0 nothing left (or nothing to do), 3 a fault could not be healed.`,
 	return cmd
 }
 
-func backendName(s chaos.Spec) string {
+func backendName(s drill.Spec) string {
 	switch {
 	case s.Lab != nil:
 		return "lab " + s.Lab.Dir

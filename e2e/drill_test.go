@@ -16,6 +16,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/stretchctl/stretchctl/chaos"
+	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/lab"
 	"github.com/stretchctl/stretchctl/probe"
 )
@@ -29,10 +30,10 @@ func drillArgs(l *lab.Lab, stateDir string, args ...string) []string {
 }
 
 // runDrill runs a drill and decodes its JSON result.
-func runDrill(t *testing.T, bin string, args []string) (*chaos.Result, int, string) {
+func runDrill(t *testing.T, bin string, args []string) (*drill.Result, int, string) {
 	t.Helper()
 	out, errOut, code := run(t, bin, args...)
-	var res chaos.Result
+	var res drill.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("drill %v: exit %d, output is not a drill result: %v\nstdout: %.2000s\nstderr: %s", args, code, err, out, errOut)
 	}
@@ -201,7 +202,7 @@ func TestDrillsOn25DCLab(t *testing.T) {
 		}
 		err = cmd.Wait()
 		code := cmd.ProcessState.ExitCode()
-		var res chaos.Result
+		var res drill.Result
 		if jerr := json.Unmarshal([]byte(stdout.String()), &res); jerr != nil {
 			t.Fatalf("after Ctrl-C: exit %d (%v), no result: %v\n%s", code, err, jerr, stdout.String())
 		}
@@ -353,7 +354,7 @@ func electPreferred(t *testing.T, st *lab.State) {
 // the drill's reconciliation against it: none of the records reported lost
 // is in the log, and the records of the run found in the log are exactly
 // the acknowledged ones not lost plus the unacknowledged ones present.
-func verifyLost(t *testing.T, st *lab.State, topic string, res *chaos.Result) {
+func verifyLost(t *testing.T, st *lab.State, topic string, res *drill.Result) {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V3_9_0_0

@@ -209,6 +209,14 @@ type LedgerOptions struct {
 	// RecordSize is the value size in bytes (at least the 40-byte header).
 	RecordSize int
 	Producer   Producer
+	// MaxRecords stops sending after that many records (0: until Stop),
+	// for a ledger of known size in tests and benchmarks.
+	MaxRecords int
+}
+
+// LedgerCounts are a running ledger's records so far.
+type LedgerCounts struct {
+	Sent, Acked, Failed int64
 }
 
 // RecordState is where a ledger record stands.
@@ -285,9 +293,10 @@ type LedgerRun struct {
 	l      *Ledger
 	cancel context.CancelFunc
 	done   chan struct{}
-	mu     sync.Mutex
-	wait   time.Duration // for answers in flight after Stop
-	stats  func() (acked, failed int64)
+	// mu guards l.Records, l.Errors, the counts and wait.
+	mu            sync.Mutex
+	acked, failed int64
+	wait          time.Duration // for answers in flight after Stop
 }
 
 // StartLedger checks the topic, records its end offsets and starts the
@@ -342,24 +351,29 @@ func StartLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions
 		}
 		producers = append(producers, pr)
 	}
+	return startLedger(ctx, l, opts, producers), nil
+}
+
+// startLedger starts writing the ledger l with producers (the topic's
+// partitions and start offsets already in l).
+func startLedger(ctx context.Context, l *Ledger, opts LedgerOptions, producers []sarama.AsyncProducer) *LedgerRun {
+	opts.Rate = max(opts.Rate, 1)
+	opts.RecordSize = max(opts.RecordSize, ledgerHeader)
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	run := &LedgerRun{l: l, cancel: cancel, done: make(chan struct{})}
 	l.Start = time.Now()
 	go run.produce(rctx, opts, producers)
-	return run, nil
+	return run
 }
 
 // Ledger returns the ledger so far (valid after Stop).
 func (r *LedgerRun) Ledger() *Ledger { return r.l }
 
-// Counts returns acknowledged and failed records so far.
-func (r *LedgerRun) Counts() (acked, failed int64) {
+// Counts returns the records sent, acknowledged and failed so far.
+func (r *LedgerRun) Counts() LedgerCounts {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stats == nil {
-		return 0, 0
-	}
-	return r.stats()
+	return LedgerCounts{Sent: int64(len(r.l.Records)), Acked: r.acked, Failed: r.failed}
 }
 
 // Stop stops sending, waits up to wait for the answers of records in
@@ -376,15 +390,7 @@ func (r *LedgerRun) Stop(wait time.Duration) *Ledger {
 func (r *LedgerRun) produce(ctx context.Context, opts LedgerOptions, producers []sarama.AsyncProducer) {
 	defer close(r.done)
 	l := r.l
-	var mu sync.Mutex // guards l.Records, l.Errors
-	var acked, failed int64
-	r.mu.Lock()
-	r.stats = func() (int64, int64) {
-		mu.Lock()
-		defer mu.Unlock()
-		return acked, failed
-	}
-	r.mu.Unlock()
+	mu := &r.mu
 
 	var wg sync.WaitGroup
 	for _, pr := range producers {
@@ -394,7 +400,7 @@ func (r *LedgerRun) produce(ctx context.Context, opts LedgerOptions, producers [
 				mu.Lock()
 				rec := &l.Records[m.Metadata.(int)]
 				rec.State, rec.Done, rec.Offset = Acked, now, m.Offset
-				acked++
+				r.acked++
 				mu.Unlock()
 			}
 		})
@@ -404,7 +410,7 @@ func (r *LedgerRun) produce(ctx context.Context, opts LedgerOptions, producers [
 				mu.Lock()
 				rec := &l.Records[e.Msg.Metadata.(int)]
 				rec.State, rec.Done = Failed, now
-				failed++
+				r.failed++
 				l.Errors[errorText(e.Err)]++
 				mu.Unlock()
 			}
@@ -428,6 +434,9 @@ loop:
 		case <-tick.C:
 		}
 		target := int64(time.Since(began).Seconds() * float64(opts.Rate))
+		if opts.MaxRecords > 0 {
+			target = min(target, int64(opts.MaxRecords))
+		}
 		batch := int(target - due)
 		due = target
 		for range batch {
@@ -456,16 +465,16 @@ loop:
 			}
 		}
 	}
+	mu.Lock()
 	l.Stop = time.Now()
-	r.mu.Lock()
 	wait := r.wait
-	r.mu.Unlock()
+	mu.Unlock()
 	// Wait for the answers in flight, then close: records still
 	// unanswered stay Pending.
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		mu.Lock()
-		pending := int64(len(l.Records)) - acked - failed
+		pending := int64(len(l.Records)) - r.acked - r.failed
 		mu.Unlock()
 		if pending == 0 {
 			break

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stretchctl/stretchctl/chaos"
+	"github.com/stretchctl/stretchctl/drill"
 )
 
 // HTML is a self-contained HTML page (no scripts, stylesheets or fonts
@@ -29,13 +29,6 @@ func ParseDrillFormat(s string) (Format, error) { return parseIn(s, DrillFormats
 
 func unknownDrillFormat(s string) error { return unknownIn(s, DrillFormats(), "drill ") }
 
-// The verdicts of a chaos.Result.
-const (
-	drillPass  = "pass"
-	drillFail  = "fail"
-	drillError = "error"
-)
-
 // maxLostShown bounds the lost records listed by text and Markdown; the
 // JSON lists every one the drill kept and HTML lists them collapsed.
 const maxLostShown = 20
@@ -44,7 +37,7 @@ const maxLostShown = 20
 // markdown or html) to w. Like Write, it renders in full before writing,
 // so nothing is written when rendering fails. o.Tool and o.Version
 // default to the result's own.
-func WriteDrill(w io.Writer, r *chaos.Result, f Format, o Options) error {
+func WriteDrill(w io.Writer, r *drill.Result, f Format, o Options) error {
 	if r == nil {
 		return errors.New("render drill: no result")
 	}
@@ -91,20 +84,22 @@ func encodeJSON(v any) ([]byte, error) {
 }
 
 // drillHeadline is the verdict in words: "PASS: goals met".
-func drillHeadline(verdict string) string {
+func drillHeadline(verdict drill.Verdict) string {
 	switch verdict {
-	case drillPass:
+	case drill.Pass:
 		return "PASS: goals met"
-	case drillFail:
+	case drill.Fail:
 		return "FAIL: goals missed"
-	case drillError:
+	case drill.Error:
 		return "ERROR: the drill did not complete"
+	case drill.Inconclusive:
+		return "INCONCLUSIVE: resumed by another process, nothing observed"
 	}
 	return fmt.Sprintf("verdict %q", verdict) // %q escapes control characters
 }
 
 // faultLine is "isolate dc-a for 60s (scenario isolate dc-a)".
-func faultLine(r *chaos.Result) string {
+func faultLine(r *drill.Result) string {
 	s := r.Fault.String()
 	if r.Fault.Duration > 0 {
 		s += " for " + seconds(r.Fault.Duration.Seconds())
@@ -116,8 +111,19 @@ func faultLine(r *chaos.Result) string {
 }
 
 // agreementLine is "prediction agrees", "prediction disagrees on 1 of 3
-// points" or "no prediction for this fault".
-func agreementLine(r *chaos.Result) string {
+// points", "no scenario for this fault" and the like.
+func agreementLine(r *drill.Result) string {
+	switch r.Comparison.Status {
+	case drill.NoScenario:
+		return "no scenario for this fault: compared with the latency budget"
+	case drill.NoPrediction:
+		if r.Predicted != nil && r.Predicted.Error != "" {
+			return "no prediction: " + singleLine(r.Predicted.Error)
+		}
+		return "no prediction for this fault"
+	case drill.NotObserved:
+		return "nothing observed to compare"
+	}
 	if r.Predicted == nil {
 		return "no prediction for this fault"
 	}
@@ -139,7 +145,7 @@ func agreementLine(r *chaos.Result) string {
 
 // workloadLine is "topic orders · 12 partitions · 2 producers in dc-a ·
 // 1000 records/s".
-func workloadLine(wl chaos.Workload) string {
+func workloadLine(wl drill.Workload) string {
 	var parts []string
 	if wl.Topic != "" {
 		parts = append(parts, "topic "+wl.Topic)
@@ -157,7 +163,7 @@ func workloadLine(wl chaos.Workload) string {
 
 // since is t in seconds since the drill started, false when t (or the
 // start) was not reached.
-func since(r *chaos.Result, t time.Time) (float64, bool) {
+func since(r *drill.Result, t time.Time) (float64, bool) {
 	if t.IsZero() || r.Phases.Started.IsZero() {
 		return 0, false
 	}
@@ -166,7 +172,7 @@ func since(r *chaos.Result, t time.Time) (float64, bool) {
 
 // sinceString is "+30.0s", the UTC time when there is no start, or "–"
 // when t was not reached.
-func sinceString(r *chaos.Result, t time.Time, decimals int) string {
+func sinceString(r *drill.Result, t time.Time, decimals int) string {
 	if t.IsZero() {
 		return "–"
 	}
@@ -181,7 +187,7 @@ func sinceString(r *chaos.Result, t time.Time, decimals int) string {
 type phase struct{ Name, At string }
 
 // drillPhases lists the moments after the start, relative to it.
-func drillPhases(r *chaos.Result) []phase {
+func drillPhases(r *drill.Result) []phase {
 	p := r.Phases
 	return []phase{
 		{"injected", sinceString(r, p.Injected, 1)},
@@ -194,7 +200,7 @@ func drillPhases(r *chaos.Result) []phase {
 
 // phasesLine is "injected at +20.0s, healed at +80.0s, ISR full at
 // +95.5s": the fault's own moments in one line.
-func phasesLine(r *chaos.Result) string {
+func phasesLine(r *drill.Result) string {
 	var parts []string
 	for _, ph := range drillPhases(r)[:3] {
 		if ph.At == "–" {
@@ -216,7 +222,7 @@ func millis(v float64) string {
 
 // observedRTO is "6.2s (resolution 120ms)", or says writes did not
 // resume (or that nothing was injected, so nothing was measured).
-func observedRTO(r *chaos.Result) string {
+func observedRTO(r *drill.Result) string {
 	o := r.Observed
 	if r.Phases.Injected.IsZero() {
 		return "not measured (no fault injected)"
@@ -234,7 +240,7 @@ func observedRTO(r *chaos.Result) string {
 // writeUnavailable counts the partitions whose writes did not resume
 // before the heal: the observed side of the prediction's
 // WriteUnavailable. False when the drill has no per-partition detail.
-func writeUnavailable(o chaos.Observed) (int, bool) {
+func writeUnavailable(o drill.Observed) (int, bool) {
 	if len(o.Partitions) == 0 {
 		return 0, false
 	}
@@ -249,7 +255,7 @@ func writeUnavailable(o chaos.Observed) (int, bool) {
 
 // firstSuccess is the earliest write after injection that succeeded, on
 // any partition, in seconds since the start.
-func firstSuccess(r *chaos.Result) (float64, bool) {
+func firstSuccess(r *drill.Result) (float64, bool) {
 	inj, ok := since(r, r.Phases.Injected)
 	if !ok {
 		return 0, false
@@ -295,12 +301,15 @@ func (m measure) goalCell() string {
 // measures lists what the drill observed beside the prediction and the
 // goals: RTO, acked records lost, duplicates, unacked but present,
 // write-unavailable partitions, goals met.
-func measures(r *chaos.Result) []measure {
+func measures(r *drill.Result) []measure {
 	o, p := r.Observed, r.Predicted
 	none := "–"
-	pred := func(f func(*chaos.Prediction) string) string {
-		if p == nil {
+	pred := func(f func(*drill.Prediction) string) string {
+		switch {
+		case p == nil:
 			return none
+		case p.Error != "":
+			return "failed"
 		}
 		return f(p)
 	}
@@ -316,7 +325,7 @@ func measures(r *chaos.Result) []measure {
 	return []measure{
 		{
 			what: "RTO", observed: observedRTO(r),
-			predicted: pred(func(p *chaos.Prediction) string {
+			predicted: pred(func(p *drill.Prediction) string {
 				if p.RTOSeconds == nil {
 					return "unbounded"
 				}
@@ -326,7 +335,7 @@ func measures(r *chaos.Result) []measure {
 		},
 		{
 			what: "acked records lost", observed: strconv.FormatInt(o.AckedLost, 10),
-			predicted: pred(func(p *chaos.Prediction) string {
+			predicted: pred(func(p *drill.Prediction) string {
 				if p.AckedLossPossible == 0 {
 					return "none"
 				}
@@ -338,24 +347,36 @@ func measures(r *chaos.Result) []measure {
 		{what: "unacked but present", observed: strconv.FormatInt(o.UnackedPresent, 10), predicted: none, goal: none},
 		{
 			what: "write-unavailable", observed: unavail,
-			predicted: pred(func(p *chaos.Prediction) string { return partitions(p.WriteUnavailable) }),
+			predicted: pred(func(p *drill.Prediction) string { return partitions(p.WriteUnavailable) }),
 			goal:      none,
 		},
 		{
 			what: "goals met", observed: yesNo(r.GoalsMet),
-			predicted: pred(func(p *chaos.Prediction) string { return yesNo(p.GoalsMet) }),
+			predicted: pred(func(p *drill.Prediction) string { return yesNo(p.GoalsMet) }),
 			goal:      none,
 		},
 	}
 }
 
+// rtoTerms are the predicted RTO's terms: name, seconds, note.
+func rtoTerms(p *drill.Prediction) [][3]string {
+	if p == nil {
+		return nil
+	}
+	out := make([][3]string, 0, len(p.RTOBreakdown))
+	for _, t := range p.RTOBreakdown {
+		out = append(out, [3]string{t.Name, strconv.FormatFloat(t.Seconds, 'f', 3, 64), t.Note})
+	}
+	return out
+}
+
 // countsLineDrill is "sent 60000 · acked 58000 · failed 2000".
-func countsLineDrill(o chaos.Observed) string {
+func countsLineDrill(o drill.Observed) string {
 	return fmt.Sprintf("sent %d · acked %d · failed %d", o.Sent, o.Acked, o.Failed)
 }
 
 // shownLost is the lost records to list and how many more were lost.
-func shownLost(o chaos.Observed, limit int) ([]chaos.LedgerEntry, int64) {
+func shownLost(o drill.Observed, limit int) ([]drill.LedgerEntry, int64) {
 	shown := o.Lost
 	if limit >= 0 && len(shown) > limit {
 		shown = shown[:limit]
@@ -365,7 +386,7 @@ func shownLost(o chaos.Observed, limit int) ([]chaos.LedgerEntry, int64) {
 }
 
 // lostCells are producer, partition, seq, offset, sent, acked.
-func lostCells(r *chaos.Result, e chaos.LedgerEntry) []string {
+func lostCells(r *drill.Result, e drill.LedgerEntry) []string {
 	return []string{
 		strconv.Itoa(e.Producer),
 		strconv.Itoa(int(e.Partition)),
@@ -382,7 +403,7 @@ func lostHeader() []string {
 }
 
 // leftoverHeadline introduces what was not healed.
-func leftoverHeadline(r *chaos.Result) string {
+func leftoverHeadline(r *drill.Result) string {
 	if len(r.Leftover) == 1 {
 		return "NOT HEALED: a fault is still in place"
 	}
@@ -393,7 +414,7 @@ func leftoverHeadline(r *chaos.Result) string {
 const healedLine = "Healed: every fault removed, ISR full again."
 
 // renderDrillText writes the result for people at a terminal.
-func renderDrillText(r *chaos.Result, o Options) []byte {
+func renderDrillText(r *drill.Result, o Options) []byte {
 	st := newTextStyles(o.Color)
 	var b bytes.Buffer
 
@@ -408,9 +429,9 @@ func renderDrillText(r *chaos.Result, o Options) []byte {
 
 	verdict := drillHeadline(r.Verdict)
 	switch r.Verdict {
-	case drillPass:
+	case drill.Pass:
 		verdict = st.pass(verdict)
-	case drillFail, drillError:
+	case drill.Fail, drill.Error, drill.Inconclusive:
 		verdict = st.fail(verdict)
 	default:
 		verdict = st.bold(verdict)
@@ -486,6 +507,14 @@ func renderDrillText(r *chaos.Result, o Options) []byte {
 			fmt.Fprintf(&b, "    - %s\n", singleLine(w))
 		}
 	}
+	if terms := rtoTerms(r.Predicted); len(terms) > 0 {
+		fmt.Fprintf(&b, "  predicted RTO of %s:\n", singleLine(r.Workload.Topic))
+		rows = nil
+		for _, t := range terms {
+			rows = append(rows, row{cells: []string{"  " + t[0], t[1], t[2]}})
+		}
+		writeTable(&b, rows)
+	}
 
 	if shown, more := shownLost(r.Observed, maxLostShown); len(shown) > 0 || more > 0 {
 		b.WriteString("\n" + st.bold(fmt.Sprintf("Acknowledged records lost (%d)", r.Observed.AckedLost)) + "\n")
@@ -525,17 +554,17 @@ func renderDrillText(r *chaos.Result, o Options) []byte {
 
 // renderDrillMarkdown writes the result for a CI job summary or a
 // pull-request comment.
-func renderDrillMarkdown(r *chaos.Result, o Options) []byte {
+func renderDrillMarkdown(r *drill.Result, o Options) []byte {
 	var b bytes.Buffer
 	switch r.Verdict {
-	case drillPass:
+	case drill.Pass:
 		fmt.Fprintf(&b, "## ✅ %s drill: goals met\n\n", mdText(o.tool()))
-	case drillFail:
+	case drill.Fail:
 		fmt.Fprintf(&b, "## ❌ %s drill: goals missed\n\n", mdText(o.tool()))
-	case drillError:
+	case drill.Error, drill.Inconclusive:
 		fmt.Fprintf(&b, "## ⚠️ %s drill: did not complete\n\n", mdText(o.tool()))
 	default:
-		fmt.Fprintf(&b, "## ❔ %s drill: verdict %s\n\n", mdText(o.tool()), mdCode(r.Verdict))
+		fmt.Fprintf(&b, "## ❔ %s drill: verdict %s\n\n", mdText(o.tool()), mdCode(string(r.Verdict)))
 	}
 
 	meta := []string{mdCode(r.Fault.String())}
@@ -610,6 +639,13 @@ func renderDrillMarkdown(r *chaos.Result, o Options) []byte {
 		fmt.Fprintf(&b, "<details>\n<summary>Why the prediction for %s</summary>\n\n", mdText(r.Predicted.Scenario))
 		for _, w := range r.Predicted.Why {
 			fmt.Fprintf(&b, "- %s\n", mdText(w))
+		}
+		b.WriteString("\n</details>\n\n")
+	}
+	if terms := rtoTerms(r.Predicted); len(terms) > 0 {
+		fmt.Fprintf(&b, "<details>\n<summary>Predicted RTO of %s</summary>\n\n| term | seconds | why |\n|:--|--:|:--|\n", mdText(r.Workload.Topic))
+		for _, t := range terms {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdText(t[0]), mdText(t[1]), mdText(t[2]))
 		}
 		b.WriteString("\n</details>\n\n")
 	}

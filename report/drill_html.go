@@ -18,7 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"github.com/stretchctl/stretchctl/chaos"
+	"github.com/stretchctl/stretchctl/drill"
 )
 
 // Colours of the timeline chart; the page's caption uses the same ones.
@@ -45,7 +45,7 @@ type chartMarks struct {
 	hasInjected, hasHealed, hasRecovered, hasF bool
 }
 
-func marksOf(r *chaos.Result) chartMarks {
+func marksOf(r *drill.Result) chartMarks {
 	var m chartMarks
 	m.injected, m.hasInjected = since(r, r.Phases.Injected)
 	m.healed, m.hasHealed = since(r, r.Phases.Healed)
@@ -86,7 +86,7 @@ func vline(x, ymin, ymax float64, c uint32, dashes ...vg.Length) (*plotter.Line,
 
 // stepSeries is one value per second drawn as steps: the value of second
 // T holds from T to T+1.
-func stepSeries(tl []chaos.Second, v func(chaos.Second) float64, c uint32) (*plotter.Line, error) {
+func stepSeries(tl []drill.Second, v func(drill.Second) float64, c uint32) (*plotter.Line, error) {
 	xys := make(plotter.XYs, 0, len(tl)+1)
 	for _, s := range tl {
 		xys = append(xys, plotter.XY{X: float64(s.T), Y: v(s)})
@@ -106,7 +106,7 @@ func stepSeries(tl []chaos.Second, v func(chaos.Second) float64, c uint32) (*plo
 // latencyRuns splits a latency series into runs of seconds that had
 // successes (a second without one has no latency, and must not be drawn
 // as 0 ms).
-func latencyRuns(tl []chaos.Second, v func(chaos.Second) float64) []plotter.XYs {
+func latencyRuns(tl []drill.Second, v func(drill.Second) float64) []plotter.XYs {
 	var runs []plotter.XYs
 	var cur plotter.XYs
 	for i, s := range tl {
@@ -176,7 +176,7 @@ func newChartPanel(title, ylabel string) chartPanel {
 
 // throughputPanel draws successes and errors per second with the fault
 // window, ISR full and the first success after injection.
-func throughputPanel(r *chaos.Result, m chartMarks, xmax float64) (chartPanel, error) {
+func throughputPanel(r *drill.Result, m chartMarks, xmax float64) (chartPanel, error) {
 	tl := r.Timeline
 	ymax := 1.0
 	for _, s := range tl {
@@ -193,11 +193,11 @@ func throughputPanel(r *chaos.Result, m chartMarks, xmax float64) (chartPanel, e
 		p.Add(band)
 		cp.legend.Add("fault: "+singleLine(r.Fault.String()), band)
 	}
-	ok, err := stepSeries(tl, func(s chaos.Second) float64 { return float64(s.Successes) }, chartSuccess)
+	ok, err := stepSeries(tl, func(s drill.Second) float64 { return float64(s.Successes) }, chartSuccess)
 	if err != nil {
 		return cp, err
 	}
-	bad, err := stepSeries(tl, func(s chaos.Second) float64 { return float64(s.Errors) }, chartError)
+	bad, err := stepSeries(tl, func(s drill.Second) float64 { return float64(s.Errors) }, chartError)
 	if err != nil {
 		return cp, err
 	}
@@ -228,9 +228,9 @@ func throughputPanel(r *chaos.Result, m chartMarks, xmax float64) (chartPanel, e
 // latencyPanel draws p50 and p99 write latency per second on a log scale
 // (a p99 of seconds next to a p50 of milliseconds) with the fault window;
 // false when the timeline has no latency.
-func latencyPanel(r *chaos.Result, m chartMarks, xmax float64) (chartPanel, bool, error) {
-	p50 := latencyRuns(r.Timeline, func(s chaos.Second) float64 { return s.P50Ms })
-	p99 := latencyRuns(r.Timeline, func(s chaos.Second) float64 { return s.P99Ms })
+func latencyPanel(r *drill.Result, m chartMarks, xmax float64) (chartPanel, bool, error) {
+	p50 := latencyRuns(r.Timeline, func(s drill.Second) float64 { return s.P50Ms })
+	p99 := latencyRuns(r.Timeline, func(s drill.Second) float64 { return s.P99Ms })
 	if len(p50) == 0 && len(p99) == 0 {
 		return chartPanel{}, false, nil
 	}
@@ -288,7 +288,7 @@ func latencyPanel(r *chaos.Result, m chartMarks, xmax float64) (chartPanel, bool
 // drillChart builds the timeline panels (writes per second, and write
 // latency when the timeline has any) and the height they need; nil when
 // the drill has no timeline.
-func drillChart(r *chaos.Result) ([]chartPanel, vg.Length, error) {
+func drillChart(r *drill.Result) ([]chartPanel, vg.Length, error) {
 	if len(r.Timeline) == 0 {
 		return nil, 0, nil
 	}
@@ -350,7 +350,7 @@ func drawChart(panels []chartPanel, c vg.CanvasSizer) {
 
 // drillChartSVG draws the timeline as an SVG element fit for inlining in
 // HTML, or nothing when the drill has no timeline.
-func drillChartSVG(r *chaos.Result) ([]byte, error) {
+func drillChartSVG(r *drill.Result) ([]byte, error) {
 	panels, height, err := drillChart(r)
 	if err != nil || panels == nil {
 		return nil, err
@@ -417,7 +417,7 @@ type htmlView struct {
 	Why                                []string
 	Chart                              template.HTML
 	Workload                           string
-	Settings                           []chaos.Setting
+	Settings                           []drill.Setting
 	PhaseRows                          []phase
 	LostHeader                         []string
 	Lost                               [][]string
@@ -432,7 +432,7 @@ type htmlView struct {
 // first, then the timeline chart, workload, phases, lost records, heal
 // status and notes. html/template escapes every text; the chart is SVG
 // this package drew from numbers and fixed labels.
-func renderDrillHTML(r *chaos.Result, o Options) ([]byte, error) {
+func renderDrillHTML(r *drill.Result, o Options) ([]byte, error) {
 	svg, err := drillChartSVG(r)
 	if err != nil {
 		return nil, err
@@ -469,8 +469,8 @@ func renderDrillHTML(r *chaos.Result, o Options) ([]byte, error) {
 		ISRColor:     cssColor(chartISR),
 	}
 	switch r.Verdict {
-	case drillPass, drillFail, drillError:
-		v.VerdictClass = r.Verdict
+	case drill.Pass, drill.Fail, drill.Error:
+		v.VerdictClass = string(r.Verdict)
 	}
 	if !r.Phases.Started.IsZero() {
 		v.Started = r.Phases.Started.UTC().Format(time.RFC3339)

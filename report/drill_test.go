@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchctl/stretchctl/chaos"
+	"github.com/stretchctl/stretchctl/drill"
 )
 
 var drillStart = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -20,8 +20,8 @@ func at(s float64) time.Time {
 }
 
 // timeline builds n seconds from a function of the second.
-func timeline(n int, f func(t int) chaos.Second) []chaos.Second {
-	tl := make([]chaos.Second, n)
+func timeline(n int, f func(t int) drill.Second) []drill.Second {
+	tl := make([]drill.Second, n)
 	for t := range n {
 		tl[t] = f(t)
 		tl[t].T = t
@@ -30,7 +30,7 @@ func timeline(n int, f func(t int) chaos.Second) []chaos.Second {
 }
 
 // totals fills Sent, Acked and Failed from the timeline.
-func totals(o *chaos.Observed, tl []chaos.Second) {
+func totals(o *drill.Observed, tl []drill.Second) {
 	for _, s := range tl {
 		o.Acked += s.Successes
 		o.Failed += s.Errors
@@ -41,24 +41,24 @@ func totals(o *chaos.Observed, tl []chaos.Second) {
 // passResult is a drill that kills dc-a: writes to the partitions dc-a
 // led stop for 6.2s, nothing is lost, everything heals, and the
 // prediction (≈ 9.5s, no loss) agrees.
-func passResult() *chaos.Result {
-	tl := timeline(100, func(t int) chaos.Second {
-		s := chaos.Second{Successes: 500, P50Ms: 4, P99Ms: 12}
+func passResult() *drill.Result {
+	tl := timeline(100, func(t int) drill.Second {
+		s := drill.Second{Successes: 500, P50Ms: 4, P99Ms: 12}
 		switch {
 		case t >= 20 && t < 26: // 2 of 6 partitions are without a leader
-			s = chaos.Second{Successes: 333, Errors: 12, P50Ms: 5, P99Ms: 40}
+			s = drill.Second{Successes: 333, Errors: 12, P50Ms: 5, P99Ms: 40}
 		case t == 26: // the backlog drains to the new leaders in dc-b
-			s = chaos.Second{Successes: 1160, P50Ms: 380, P99Ms: 6150}
+			s = drill.Second{Successes: 1160, P50Ms: 380, P99Ms: 6150}
 		case t >= 80 && t < 82: // dc-a returns, leaders move back
-			s = chaos.Second{Successes: 470, Errors: 3, P50Ms: 6, P99Ms: 210}
+			s = drill.Second{Successes: 470, Errors: 3, P50Ms: 6, P99Ms: 210}
 		}
 		return s
 	})
 	gap := func(ms float64) *float64 { return &ms }
-	obs := chaos.Observed{
+	obs := drill.Observed{
 		RTOSeconds:   ptr(6.2),
 		ResolutionMs: 40,
-		Partitions: []chaos.PartitionObservation{
+		Partitions: []drill.PartitionObservation{
 			{Partition: 0, LongestGapMs: gap(6200), FirstSuccessMs: gap(6180), Acked: 8300, Failed: 36},
 			{Partition: 1, LongestGapMs: gap(45), FirstSuccessMs: gap(3), Acked: 8310},
 			{Partition: 2, LongestGapMs: gap(44), FirstSuccessMs: gap(5), Acked: 8305},
@@ -70,16 +70,16 @@ func passResult() *chaos.Result {
 		ReadBack:       "from the earliest offsets, isolation read_committed",
 	}
 	totals(&obs, tl)
-	return &chaos.Result{
+	return &drill.Result{
 		Tool: "stretchctl", Version: "v0.4.0",
 		ClusterID: "MkU3OEVBNTcwNTJENDM2Qk",
 		Config:    "stretch.yaml",
 		Backend:   "lab",
-		Fault:     chaos.Fault{Kind: chaos.Kill, DC: "dc-a", Duration: 60 * time.Second},
+		Fault:     drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: 60 * time.Second},
 		Scenario:  "lose dc-a",
-		Workload: chaos.Workload{
+		Workload: drill.Workload{
 			Topic: "drill-ledger", Partitions: 6, ProducerDC: "dc-b", Producers: 2, RatePerSecond: 500,
-			Settings: []chaos.Setting{
+			Settings: []drill.Setting{
 				{Name: "acks", Value: "all", Origin: "file"},
 				{Name: "enable.idempotence", Value: "true", Origin: "default"},
 				{Name: "delivery.timeout.ms", Value: "120000", Origin: "default"},
@@ -88,24 +88,24 @@ func passResult() *chaos.Result {
 			},
 			Source: "clients/producer.properties",
 		},
-		Phases: chaos.Phases{
+		Phases: drill.Phases{
 			Started: drillStart, Injected: at(20), Healed: at(80), Recovered: at(93.4),
 			Stopped: at(100), Finished: at(104.2),
 		},
 		Observed: obs,
 		Timeline: tl,
-		Goals:    chaos.Goals{RPO: 0, RTOSeconds: 30},
+		Goals:    drill.Goals{RPO: 0, RTOSeconds: 30},
 		GoalsMet: true,
-		Predicted: &chaos.Prediction{
+		Predicted: &drill.Prediction{
 			Scenario: "lose dc-a", QuorumSurvives: true, RTOSeconds: ptr(9.5), GoalsMet: true,
 			Why: []string{
 				"KRaft voters are placed 1/1/1: the quorum survives",
 				"2 of 6 leaders of drill-ledger are in dc-a: they move to dc-b after broker.session.timeout.ms",
 			},
 		},
-		Comparison: chaos.Comparison{
+		Comparison: drill.Comparison{
 			Agree: true,
-			Points: []chaos.Point{
+			Points: []drill.Point{
 				{What: "RTO", Predicted: "≈ 9.5s", Observed: "6.2s", Agree: true},
 				{What: "acked records lost", Predicted: "none", Observed: "0", Agree: true},
 				{What: "write-unavailable partitions", Predicted: "0", Observed: "0", Agree: true},
@@ -121,35 +121,35 @@ func passResult() *chaos.Result {
 // dc-a: 37 acknowledged records are lost, writes do not resume before
 // the heal, the prediction agrees on the loss but not on the RTO, and a
 // link stays cut.
-func failResult() *chaos.Result {
+func failResult() *drill.Result {
 	lostPerSecond := []int64{12, 9, 6, 4, 3, 2, 1} // acked by dc-a leaders, then truncated
-	tl := timeline(110, func(t int) chaos.Second {
-		s := chaos.Second{Successes: 400, P50Ms: 3, P99Ms: 9}
+	tl := timeline(110, func(t int) drill.Second {
+		s := drill.Second{Successes: 400, P50Ms: 3, P99Ms: 9}
 		switch {
 		case t >= 20 && t < 27:
-			s = chaos.Second{Successes: lostPerSecond[t-20], Errors: 100 * int64(t-19), P50Ms: 2, P99Ms: 8}
+			s = drill.Second{Successes: lostPerSecond[t-20], Errors: 100 * int64(t-19), P50Ms: 2, P99Ms: 8}
 		case t >= 27 && t < 80:
-			s = chaos.Second{Errors: 400}
+			s = drill.Second{Errors: 400}
 		case t == 80:
-			s = chaos.Second{Successes: 40, Errors: 120, P50Ms: 800, P99Ms: 2500}
+			s = drill.Second{Successes: 40, Errors: 120, P50Ms: 800, P99Ms: 2500}
 		case t == 81:
-			s = chaos.Second{Successes: 1100, P50Ms: 95, P99Ms: 640}
+			s = drill.Second{Successes: 1100, P50Ms: 95, P99Ms: 640}
 		}
 		return s
 	})
-	var lost []chaos.LedgerEntry
+	var lost []drill.LedgerEntry
 	for i := range 24 {
 		sent := at(20 + float64(i)*0.3)
-		lost = append(lost, chaos.LedgerEntry{
+		lost = append(lost, drill.LedgerEntry{
 			Producer: i % 2, Partition: int32(2 * (i % 3)), Seq: 8000 + int64(i)*7,
 			Offset: 2650 + int64(i), Sent: sent, Acked: sent.Add(2 * time.Millisecond),
 		})
 	}
 	ms := func(v float64) *float64 { return &v }
-	obs := chaos.Observed{
+	obs := drill.Observed{
 		RTOSeconds:   nil,
 		ResolutionMs: 250,
-		Partitions: []chaos.PartitionObservation{
+		Partitions: []drill.PartitionObservation{
 			{Partition: 0, FirstSuccessMs: ms(12), Acked: 6700, Failed: 3500, AckedLost: 13},
 			{Partition: 1, Acked: 6600, Failed: 3600},
 			{Partition: 2, FirstSuccessMs: ms(15), Acked: 6700, Failed: 3500, AckedLost: 12},
@@ -164,39 +164,39 @@ func failResult() *chaos.Result {
 		ReadBack:       "from the earliest offsets, isolation read_uncommitted",
 	}
 	totals(&obs, tl)
-	return &chaos.Result{
+	return &drill.Result{
 		Tool: "stretchctl", Version: "v0.4.0",
 		ClusterID: "MkU3OEVBNTcwNTJENDM2Qk",
 		Backend:   "chaos-mesh",
-		Fault:     chaos.Fault{Kind: chaos.Isolate, DC: "dc-a", Duration: 60 * time.Second},
+		Fault:     drill.Fault{Kind: drill.Isolate, DC: "dc-a", Duration: 60 * time.Second},
 		Scenario:  "isolate dc-a",
-		Workload: chaos.Workload{
+		Workload: drill.Workload{
 			Topic: "drill-ledger", Partitions: 6, ProducerDC: "dc-a", Producers: 2, RatePerSecond: 400,
-			Settings: []chaos.Setting{
+			Settings: []drill.Setting{
 				{Name: "acks", Value: "1", Origin: "file"},
 				{Name: "enable.idempotence", Value: "false", Origin: "file"},
 				{Name: "delivery.timeout.ms", Value: "120000", Origin: "default"},
 			},
 			Source: "clients/payments-producer.properties",
 		},
-		Phases: chaos.Phases{
+		Phases: drill.Phases{
 			Started: drillStart, Injected: at(20), Healed: at(80), Recovered: at(96.75),
 			Stopped: at(110), Finished: at(131.5),
 		},
 		Observed: obs,
 		Timeline: tl,
-		Goals:    chaos.Goals{RPO: 0, RTOSeconds: 30},
+		Goals:    drill.Goals{RPO: 0, RTOSeconds: 30},
 		GoalsMet: false,
-		Predicted: &chaos.Prediction{
+		Predicted: &drill.Prediction{
 			Scenario: "isolate dc-a", AckedLossPossible: 3, QuorumSurvives: true, RTOSeconds: ptr(12.0),
 			Why: []string{
 				"acks=1 in clients/payments-producer.properties: a leader in dc-a acknowledges alone",
 				"3 of 6 leaders of drill-ledger are in dc-a: their acks=1 writes during the isolation are truncated",
 			},
 		},
-		Comparison: chaos.Comparison{
+		Comparison: drill.Comparison{
 			Agree: false,
-			Points: []chaos.Point{
+			Points: []drill.Point{
 				{What: "acked records lost", Predicted: "possible on 3 partitions", Observed: "37 on 3 partitions", Agree: true},
 				{What: "RTO", Predicted: "≈ 12s", Observed: "writes did not resume before heal", Agree: false},
 			},
@@ -211,7 +211,7 @@ func failResult() *chaos.Result {
 	}
 }
 
-func renderDrill(t *testing.T, r *chaos.Result, f Format, o Options) []byte {
+func renderDrill(t *testing.T, r *drill.Result, f Format, o Options) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := WriteDrill(&buf, r, f, o); err != nil {
@@ -223,7 +223,7 @@ func renderDrill(t *testing.T, r *chaos.Result, f Format, o Options) []byte {
 func TestDrillGolden(t *testing.T) {
 	results := []struct {
 		name string
-		r    func() *chaos.Result
+		r    func() *drill.Result
 	}{
 		{"pass", passResult},
 		{"fail", failResult},
@@ -276,7 +276,7 @@ func TestDrillTextOrder(t *testing.T) {
 }
 
 func TestDrillTextColor(t *testing.T) {
-	for _, r := range []*chaos.Result{passResult(), failResult()} {
+	for _, r := range []*drill.Result{passResult(), failResult()} {
 		plain := renderDrill(t, r, Text, Options{})
 		if bytes.ContainsRune(plain, 0x1b) {
 			t.Errorf("%s: text with Color=false has an ESC byte:\n%s", r.Verdict, plain)
@@ -303,7 +303,7 @@ func TestDrillTextColor(t *testing.T) {
 func TestDrillHTML(t *testing.T) {
 	tests := []struct {
 		name    string
-		r       *chaos.Result
+		r       *drill.Result
 		verdict string
 		want    []string
 	}{
@@ -332,7 +332,7 @@ func TestDrillHTML(t *testing.T) {
 }
 
 func TestDrillChartDeterministic(t *testing.T) {
-	for _, r := range []*chaos.Result{passResult(), failResult()} {
+	for _, r := range []*drill.Result{passResult(), failResult()} {
 		a, err := drillChartSVG(r)
 		if err != nil {
 			t.Fatal(err)
@@ -355,9 +355,9 @@ func TestDrillChartDeterministic(t *testing.T) {
 func TestDrillWithoutTimeline(t *testing.T) {
 	r := failResult()
 	r.Timeline = nil
-	r.Phases = chaos.Phases{}
+	r.Phases = drill.Phases{}
 	r.Predicted = nil
-	r.Comparison = chaos.Comparison{}
+	r.Comparison = drill.Comparison{}
 	for _, f := range DrillFormats() {
 		out := string(renderDrill(t, r, f, Options{}))
 		if f == HTML {
@@ -374,8 +374,8 @@ func TestDrillWithoutTimeline(t *testing.T) {
 // TestDrillError renders a drill that stopped before injecting: every
 // format renders, nothing claims a measured RTO.
 func TestDrillError(t *testing.T) {
-	r := &chaos.Result{
-		Fault:   chaos.Fault{Kind: chaos.Freeze, DC: "dc-c"},
+	r := &drill.Result{
+		Fault:   drill.Fault{Kind: drill.Freeze, DC: "dc-c"},
 		Healed:  true,
 		Verdict: "error",
 		Notes:   []string{"steady state not reached: no write succeeded in 30s"},
@@ -422,10 +422,10 @@ func TestDrillHostileText(t *testing.T) {
 }
 
 func TestDrillJSON(t *testing.T) {
-	for _, want := range []*chaos.Result{passResult(), failResult()} {
-		t.Run(want.Verdict, func(t *testing.T) {
+	for _, want := range []*drill.Result{passResult(), failResult()} {
+		t.Run(string(want.Verdict), func(t *testing.T) {
 			out := renderDrill(t, want, JSON, Options{})
-			var got chaos.Result
+			var got drill.Result
 			if err := json.Unmarshal(out, &got); err != nil {
 				t.Fatalf("unmarshal: %v\n%s", err, out)
 			}
@@ -464,7 +464,7 @@ func TestDrillJSON(t *testing.T) {
 func TestWriteDrillErrors(t *testing.T) {
 	tests := []struct {
 		name   string
-		r      *chaos.Result
+		r      *drill.Result
 		format Format
 		want   string
 	}{

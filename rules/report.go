@@ -88,13 +88,21 @@ type RTOTerm struct {
 	Note    string  `json:"note,omitempty"`
 }
 
-// TopicImpact is what a scenario does to one topic, in partition counts.
+// TopicImpact is what a scenario does to one topic: partition counts and
+// the topic's own predicted RTO (a topic led elsewhere recovers sooner
+// than one led in the lost DC). A scenario lists every topic with a
+// replica in the DC.
 type TopicImpact struct {
 	Topic             string `json:"topic"`
 	Partitions        int    `json:"partitions"`
 	WriteUnavailable  int    `json:"writeUnavailable"`
 	ReadUnavailable   int    `json:"readUnavailable"`
 	AckedLossPossible int    `json:"ackedLossPossible"`
+	// PredictedRTOSeconds is null when writes to some partition of the
+	// topic do not resume on their own. RTOBreakdown is how it adds up,
+	// empty when it is the scenario's own.
+	PredictedRTOSeconds *float64  `json:"predictedRTOSeconds"`
+	RTOBreakdown        []RTOTerm `json:"rtoBreakdown,omitempty"`
 }
 
 // ScenarioKind is how a DC fails.

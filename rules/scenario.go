@@ -83,9 +83,18 @@ func (m *model) scenario(x int, kind ScenarioKind) Scenario {
 	}
 	s.QuorumSurvives = quorumOK
 	weak := m.weakAckProducers(x, kind)
+	leaderInXAll, followerInXAll := m.dcRoles(x)
 	var leaderInX, followerInX bool
+	// rto memoises the RTO per (leader in x, in-sync follower in x): the
+	// only topic facts it depends on.
+	type rtoKey struct{ leader, follower bool }
+	rto := map[rtoKey]struct {
+		s     float64
+		terms []RTOTerm
+	}{}
 	for _, t := range m.topics {
 		var ti TopicImpact
+		var tLeader, tFollower, inX bool
 		for i := range t.parts {
 			p := &t.parts[i]
 			o := partitionOutcome(t, p, x, kind, quorumOK, len(weak) > 0)
@@ -100,18 +109,35 @@ func (m *model) scenario(x int, kind ScenarioKind) Scenario {
 				ti.AckedLossPossible++
 			}
 			if p.leaderDC == x {
-				leaderInX = true
+				tLeader = true
 			} else if p.isrByDC[x] > 0 {
-				followerInX = true
+				tFollower = true
 			}
+			inX = inX || p.rByDC[x] > 0
 		}
+		leaderInX, followerInX = leaderInX || tLeader, followerInX || tFollower
 		s.WriteUnavailable += ti.WriteUnavailable
 		s.ReadUnavailable += ti.ReadUnavailable
 		s.AckedLossPossible += ti.AckedLossPossible
-		if ti.WriteUnavailable+ti.ReadUnavailable+ti.AckedLossPossible > 0 {
-			ti.Topic = t.t.Name
-			s.Topics = append(s.Topics, ti)
+		if !inX && ti.WriteUnavailable+ti.ReadUnavailable+ti.AckedLossPossible == 0 {
+			continue
 		}
+		ti.Topic = t.t.Name
+		if quorumOK && ti.WriteUnavailable == 0 {
+			k := rtoKey{tLeader, tFollower}
+			r, ok := rto[k]
+			if !ok {
+				r.s, r.terms = m.predictRTO(x, tLeader, tFollower)
+				rto[k] = r
+			}
+			v := r.s
+			ti.PredictedRTOSeconds, ti.RTOBreakdown = &v, r.terms
+			if k == (rtoKey{leaderInXAll, followerInXAll}) {
+				// The scenario's own breakdown: said once, there.
+				ti.RTOBreakdown = nil
+			}
+		}
+		s.Topics = append(s.Topics, ti)
 	}
 	switch {
 	case !quorumKnown:
@@ -136,6 +162,22 @@ func (m *model) scenario(x int, kind ScenarioKind) Scenario {
 	rpoOK := m.goals.RPO > 0 || s.AckedLossPossible == 0
 	s.GoalsMet = rtoOK && rpoOK
 	return s
+}
+
+// dcRoles says whether some partition is led in x, and whether some
+// partition led elsewhere has an in-sync follower in x.
+func (m *model) dcRoles(x int) (leader, follower bool) {
+	for _, t := range m.topics {
+		for i := range t.parts {
+			p := &t.parts[i]
+			if p.leaderDC == x {
+				leader = true
+			} else if p.isrByDC[x] > 0 {
+				follower = true
+			}
+		}
+	}
+	return leader, follower
 }
 
 func (m *model) votersIn(x int) int {

@@ -1,4 +1,4 @@
-package chaos
+package drill
 
 import "time"
 
@@ -8,6 +8,8 @@ import "time"
 // contract (../shared/design/PRODUCT.md): observed.rtoSeconds,
 // observed.ackedLost, predicted, goalsMet and healed are relied on.
 type Result struct {
+	// ID identifies the drill: its state file, its Chaos Mesh objects.
+	ID string `json:"id,omitempty"`
 	// Tool and Version of stretchctl.
 	Tool    string `json:"tool"`
 	Version string `json:"version"`
@@ -38,10 +40,53 @@ type Result struct {
 	// full). Leftover says what was not healed, when Healed is false.
 	Healed   bool     `json:"healed"`
 	Leftover []string `json:"leftover,omitempty"`
-	// Verdict is "pass" (goals met, healed), "fail" (goals missed) or
-	// "error" (the drill could not complete: see Notes).
-	Verdict string   `json:"verdict"`
-	Notes   []string `json:"notes,omitempty"`
+	Verdict  Verdict  `json:"verdict"`
+	// Phase is the last phase the drill reached (Done when complete).
+	Phase Phase    `json:"phase,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Verdict is a drill's outcome against the goals.
+type Verdict string
+
+// The verdicts.
+const (
+	// Pass: goals met, and everything was healed.
+	Pass Verdict = "pass"
+	// Fail: a goal was missed (or the fault could not be healed).
+	Fail Verdict = "fail"
+	// Error: the drill could not complete (interrupted, the injection
+	// failed, the read-back failed): see the notes.
+	Error Verdict = "error"
+	// Inconclusive: the drill was resumed by another process after its
+	// own died; the fault was healed but the workload's ledger died with
+	// the first process, so nothing was observed.
+	Inconclusive Verdict = "inconclusive"
+)
+
+// Exit codes of a drill (the CI contract, PRODUCT.md).
+const (
+	ExitGoalsMet    = 0
+	ExitGoalsMissed = 1
+	ExitNotRun      = 2 // could not run or complete: usage, preflight, connection, interrupted
+	ExitNotHealed   = 3
+)
+
+// ExitCode maps the result to the drill's exit code: 3 when a fault was
+// left in place, 2 when the drill did not complete, 1 when a goal was
+// missed, 0 when every goal was met.
+func (r *Result) ExitCode() int {
+	switch {
+	case r == nil:
+		return ExitNotRun
+	case !r.Healed:
+		return ExitNotHealed
+	case r.Verdict == Error || r.Verdict == Inconclusive:
+		return ExitNotRun
+	case !r.GoalsMet:
+		return ExitGoalsMissed
+	}
+	return ExitGoalsMet
 }
 
 // Workload describes the ledger workload.
@@ -154,29 +199,65 @@ type Goals struct {
 }
 
 // Prediction is check's prediction for the drill's scenario, restricted
-// to the drill's topic where it says per-partition things.
+// to the drill's topic.
 type Prediction struct {
 	Scenario string `json:"scenario"`
+	// Error says why the prediction could not be made; the other fields
+	// are then empty. A failed prediction is reported, never dropped.
+	Error string `json:"error,omitempty"`
 	// Partition counts of the drill's topic.
 	WriteUnavailable  int  `json:"writeUnavailable"`
 	ReadUnavailable   int  `json:"readUnavailable"`
 	AckedLossPossible int  `json:"ackedLossPossible"`
 	QuorumSurvives    bool `json:"quorumSurvives"`
-	// RTOSeconds is the predicted RTO; null means unbounded (writes stop
-	// until the DC returns).
-	RTOSeconds *float64 `json:"rtoSeconds"`
-	GoalsMet   bool     `json:"goalsMet"`
-	Why        []string `json:"why,omitempty"`
+	// RTOSeconds is the predicted RTO of the drill's topic; null means
+	// unbounded (writes stop until the DC returns). RTOBreakdown is how
+	// it adds up, the inter-DC round trip included.
+	RTOSeconds   *float64  `json:"rtoSeconds"`
+	RTOBreakdown []RTOTerm `json:"rtoBreakdown,omitempty"`
+	GoalsMet     bool      `json:"goalsMet"`
+	Why          []string  `json:"why,omitempty"`
+	// Notes say what the prediction could not see (latency not measured,
+	// a broker's configs unread).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// RTOTerm is one part of a predicted RTO.
+type RTOTerm struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+	Note    string  `json:"note,omitempty"`
 }
 
 // Comparison says whether observation and prediction agree.
 type Comparison struct {
-	// Agree is false when any point disagrees; a disagreement is a
-	// finding worth reporting.
+	// Status says whether there was something to compare and how it came
+	// out.
+	Status Agreement `json:"status"`
+	// Agree is false only when a compared point disagrees; a
+	// disagreement is a finding worth reporting.
 	Agree  bool     `json:"agree"`
 	Points []Point  `json:"points"`
 	Notes  []string `json:"notes,omitempty"`
 }
+
+// Agreement is how a comparison came out.
+type Agreement string
+
+// The agreements.
+const (
+	// Agrees: every compared point agrees.
+	Agrees Agreement = "agree"
+	// Disagrees: at least one point disagrees.
+	Disagrees Agreement = "disagree"
+	// NoScenario: the fault has no check scenario (latency, loss); its
+	// points are informative.
+	NoScenario Agreement = "no-scenario"
+	// NoPrediction: the prediction failed; nothing could be compared.
+	NoPrediction Agreement = "no-prediction"
+	// NotObserved: the drill did not complete; nothing was observed.
+	NotObserved Agreement = "not-observed"
+)
 
 // Point is one compared quantity.
 type Point struct {

@@ -1,4 +1,15 @@
-package chaos
+// Package chaosmesh injects a drill's faults on Kubernetes by creating
+// Chaos Mesh objects: PodChaos (pod-kill, pod-failure) and NetworkChaos
+// (partition, delay, loss) selecting the Kafka pods of a DC by their zone
+// label. Every object carries the drill's id and expires by itself a
+// grace period after the fault's duration, so a fault ends even if
+// stretchctl dies; Recover deletes every object of the drill and waits
+// until Chaos Mesh has removed them.
+//
+// It talks only to the Kubernetes API (never to Kafka, the lab or the
+// network stack), writes nothing to the terminal (API warnings go to the
+// logger it is given) and creates no other kind of object.
+package chaosmesh
 
 import (
 	"context"
@@ -7,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"os"
@@ -16,6 +28,7 @@ import (
 	"time"
 
 	cm "github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
+	"github.com/stretchctl/stretchctl/drill"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -41,25 +54,27 @@ const (
 	DefaultZoneLabel = "topology.kubernetes.io/zone"
 )
 
-// ChaosMesh injects faults by creating Chaos Mesh PodChaos and
-// NetworkChaos objects. Every object expires by itself Grace after the
-// fault's duration, so that a fault ends even if stretchctl dies.
-type ChaosMesh struct {
-	spec ChaosMeshSpec
+var _ drill.Backend = (*Backend)(nil)
+
+// Backend injects faults by creating Chaos Mesh PodChaos and NetworkChaos
+// objects. Every object expires by itself drill.Grace after the fault's
+// duration, so that a fault ends even if stretchctl dies.
+type Backend struct {
+	spec drill.ChaosMeshSpec
 	c    client.Client
 	// poll is how often Recover checks that the objects are gone.
 	poll time.Duration
 }
 
-// NewChaosMesh returns a backend that creates its objects through c, whose
-// scheme must know the Chaos Mesh types (see ChaosMeshScheme). The spec is
-// checked by Apply and Recover.
-func NewChaosMesh(spec ChaosMeshSpec, c client.Client) *ChaosMesh {
-	return &ChaosMesh{spec: spec, c: c, poll: 250 * time.Millisecond}
+// New returns a backend that creates its objects through c, whose scheme
+// must know the Chaos Mesh types (see Scheme). The spec is checked by
+// Apply and Recover.
+func New(spec drill.ChaosMeshSpec, c client.Client) *Backend {
+	return &Backend{spec: spec, c: c, poll: 250 * time.Millisecond}
 }
 
-// ChaosMeshScheme returns a scheme with the Chaos Mesh v1alpha1 types.
-func ChaosMeshScheme() (*runtime.Scheme, error) {
+// Scheme returns a scheme with the Chaos Mesh v1alpha1 types.
+func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := cm.AddToScheme(s); err != nil {
 		return nil, fmt.Errorf("chaos mesh scheme: %w", err)
@@ -67,21 +82,22 @@ func ChaosMeshScheme() (*runtime.Scheme, error) {
 	return s, nil
 }
 
-// NewChaosMeshFromKubeconfig connects to the cluster spec.Kubeconfig
-// names; when it is empty, $KUBECONFIG, then the in-cluster config, then
-// ~/.kube/config.
-func NewChaosMeshFromKubeconfig(spec ChaosMeshSpec) (*ChaosMesh, error) {
-	if err := checkChaosMeshSpec(spec); err != nil {
+// NewFromKubeconfig connects to the cluster spec.Kubeconfig names; when
+// it is empty, $KUBECONFIG, then the in-cluster config, then
+// ~/.kube/config. The API server's warnings (deprecations) go to log.
+func NewFromKubeconfig(spec drill.ChaosMeshSpec, log *slog.Logger) (*Backend, error) {
+	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
 	cfg, err := restConfig(spec.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	// Print the apiserver's warnings (deprecations) plainly rather than
-	// through controller-runtime's logger, which the CLI does not set up.
-	cfg.WarningHandler = rest.NewWarningWriter(os.Stderr, rest.WarningWriterOptions{Deduplicate: true})
-	s, err := ChaosMeshScheme()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.WarningHandlerWithContext = warningLogger{log}
+	s, err := Scheme()
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +105,16 @@ func NewChaosMeshFromKubeconfig(spec ChaosMeshSpec) (*ChaosMesh, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return NewChaosMesh(spec, c), nil
+	return New(spec, c), nil
+}
+
+// warningLogger sends the API server's warnings to the logger.
+type warningLogger struct{ log *slog.Logger }
+
+func (w warningLogger) HandleWarningHeaderWithContext(ctx context.Context, code int, agent, text string) {
+	if code == 299 && text != "" {
+		w.log.WarnContext(ctx, "kubernetes API warning", "warning", text)
+	}
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
@@ -113,13 +138,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-func init() {
-	restorers["chaos-mesh"] = func(s Spec) (Backend, error) {
-		return NewChaosMeshFromKubeconfig(*s.ChaosMesh)
-	}
-}
-
-func checkChaosMeshSpec(s ChaosMeshSpec) error {
+func checkSpec(s drill.ChaosMeshSpec) error {
 	if s.Namespace == "" {
 		return errors.New("chaos mesh: the namespace for its objects is not set")
 	}
@@ -133,27 +152,27 @@ func checkChaosMeshSpec(s ChaosMeshSpec) error {
 }
 
 // Name implements Backend.
-func (b *ChaosMesh) Name() string { return "chaos-mesh" }
+func (b *Backend) Name() string { return "chaos-mesh" }
 
 // Spec implements Backend.
-func (b *ChaosMesh) Spec() Spec {
+func (b *Backend) Spec() drill.Spec {
 	s := b.spec
 	s.TargetNamespaces = slices.Clone(s.TargetNamespaces)
 	s.PodLabels = maps.Clone(s.PodLabels)
-	return Spec{ChaosMesh: &s}
+	return drill.Spec{ChaosMesh: &s}
 }
 
 // Object returns the Chaos Mesh object that injects f (a *PodChaos or a
 // *NetworkChaos), without creating it.
-func (b *ChaosMesh) Object(f Fault) (client.Object, error) {
-	if err := checkChaosMeshSpec(b.spec); err != nil {
+func (b *Backend) Object(f drill.Fault) (client.Object, error) {
+	if err := checkSpec(b.spec); err != nil {
 		return nil, err
 	}
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
 	meta := b.objectMeta(f)
-	duration := durationString(f.Duration + Grace)
+	duration := durationString(f.Duration + drill.Grace)
 	dcPods := b.pods(f.DC, false)
 	var obj interface {
 		client.Object
@@ -161,9 +180,9 @@ func (b *ChaosMesh) Object(f Fault) (client.Object, error) {
 		Validate() ([]string, error)
 	}
 	switch f.Kind {
-	case Kill, Freeze:
+	case drill.Kill, drill.Freeze:
 		action := cm.PodKillAction
-		if f.Kind == Freeze {
+		if f.Kind == drill.Freeze {
 			action = cm.PodFailureAction
 		}
 		obj = &cm.PodChaos{
@@ -174,7 +193,7 @@ func (b *ChaosMesh) Object(f Fault) (client.Object, error) {
 				Duration:          &duration,
 			},
 		}
-	case Isolate, Latency, Loss:
+	case drill.Isolate, drill.Latency, drill.Loss:
 		target := b.pods(f.DC, true)
 		if f.Peer != "" {
 			target = b.pods(f.Peer, false)
@@ -186,9 +205,9 @@ func (b *ChaosMesh) Object(f Fault) (client.Object, error) {
 			Target:      &target,
 		}
 		switch f.Kind {
-		case Isolate:
+		case drill.Isolate:
 			spec.Action = cm.PartitionAction
-		case Latency:
+		case drill.Latency:
 			// Both directions get half of the round trip.
 			spec.Action = cm.DelayAction
 			spec.Delay = &cm.DelaySpec{
@@ -196,7 +215,7 @@ func (b *ChaosMesh) Object(f Fault) (client.Object, error) {
 				Jitter:      cm.DefaultJitter,
 				Correlation: cm.DefaultCorrelation,
 			}
-		case Loss:
+		case drill.Loss:
 			spec.Action = cm.LossAction
 			spec.Loss = &cm.LossSpec{
 				Loss:        strconv.FormatFloat(f.LossPercent, 'f', -1, 64),
@@ -225,7 +244,7 @@ func (b *ChaosMesh) Object(f Fault) (client.Object, error) {
 
 // pods selects the Kafka pods of dc, or with others those of every DC but
 // dc, in all mode.
-func (b *ChaosMesh) pods(dc string, others bool) cm.PodSelector {
+func (b *Backend) pods(dc string, others bool) cm.PodSelector {
 	zone := b.spec.ZoneLabel
 	if zone == "" {
 		zone = DefaultZoneLabel
@@ -257,7 +276,7 @@ func (b *ChaosMesh) pods(dc string, others bool) cm.PodSelector {
 	}
 }
 
-func (b *ChaosMesh) objectMeta(f Fault) metav1.ObjectMeta {
+func (b *Backend) objectMeta(f drill.Fault) metav1.ObjectMeta {
 	parts := []string{"stretchctl", b.spec.DrillID, string(f.Kind), f.DC}
 	labels := map[string]string{
 		LabelManagedBy: ManagedBy,
@@ -337,7 +356,7 @@ func kindOf(o client.Object) string {
 // Apply implements Backend: it creates the object for f. An object of the
 // same name made for the same fault is fine; one made for another fault,
 // or one being deleted, is an error.
-func (b *ChaosMesh) Apply(ctx context.Context, f Fault) error {
+func (b *Backend) Apply(ctx context.Context, f drill.Fault) error {
 	obj, err := b.Object(f)
 	if err != nil {
 		return err
@@ -368,8 +387,8 @@ func (b *ChaosMesh) Apply(ctx context.Context, f Fault) error {
 // of the drill (f is only used in messages: a recover after a crash heals
 // all of the drill), then waits, bounded by ctx, until they are gone. Its
 // error names the objects left.
-func (b *ChaosMesh) Recover(ctx context.Context, f Fault) error {
-	if err := checkChaosMeshSpec(b.spec); err != nil {
+func (b *Backend) Recover(ctx context.Context, f drill.Fault) error {
+	if err := checkSpec(b.spec); err != nil {
 		return err
 	}
 	left, err := b.list(ctx)
@@ -422,7 +441,7 @@ func (b *ChaosMesh) Recover(ctx context.Context, f Fault) error {
 }
 
 // list returns the drill's objects, PodChaos first, each sorted by name.
-func (b *ChaosMesh) list(ctx context.Context) ([]client.Object, error) {
+func (b *Backend) list(ctx context.Context) ([]client.Object, error) {
 	sel := client.MatchingLabels{LabelDrill: b.spec.DrillID, LabelManagedBy: ManagedBy}
 	in := client.InNamespace(b.spec.Namespace)
 	var out []client.Object

@@ -1,4 +1,12 @@
-package chaos
+// Package labbackend injects a drill's faults into the local lab: kill,
+// freeze and isolate a DC, latency and loss on its links, through the
+// lab's own fault and heal operations. It also places a drill's clients
+// inside a DC (its network namespace), so a workload there is cut off
+// with the DC.
+//
+// It never touches a cluster other than the lab in its directory, and it
+// never tells the user which command to run: its errors say what is left.
+package labbackend
 
 import (
 	"context"
@@ -7,46 +15,58 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/lab"
 )
 
-func init() {
-	restorers["lab"] = func(s Spec) (Backend, error) { return NewLab(s.Lab.Dir) }
-}
+var (
+	_ drill.Backend = (*Backend)(nil)
+	_ drill.Placer  = (*Backend)(nil)
+)
 
-// LabBackend injects faults into the local lab (stretchctl lab).
-type LabBackend struct {
+// Backend injects faults into the local lab (stretchctl lab).
+type Backend struct {
 	l *lab.Lab
 	// HealWait bounds the wait for every broker to register again after
 	// a heal (lab.Heal).
 	HealWait time.Duration
 }
 
-// NewLab opens the lab in dir; it must be up.
-func NewLab(dir string) (*LabBackend, error) {
+// New opens the lab in dir; it must be up.
+func New(dir string) (*Backend, error) {
 	l := &lab.Lab{Dir: dir}
 	if _, err := l.State(); err != nil {
 		return nil, fmt.Errorf("lab in %s: %w", dir, err)
 	}
-	return &LabBackend{l: l, HealWait: 2 * time.Minute}, nil
+	return &Backend{l: l, HealWait: 2 * time.Minute}, nil
 }
 
 // Name implements Backend.
-func (b *LabBackend) Name() string { return "lab" }
+func (b *Backend) Name() string { return "lab" }
 
 // Spec implements Backend.
-func (b *LabBackend) Spec() Spec { return Spec{Lab: &LabSpec{Dir: b.l.Dir}} }
+func (b *Backend) Spec() drill.Spec { return drill.Spec{Lab: &drill.LabSpec{Dir: b.l.Dir}} }
 
 // Lab is the lab this backend drives.
-func (b *LabBackend) Lab() *lab.Lab { return b.l }
+func (b *Backend) Lab() *lab.Lab { return b.l }
+
+// DialerIn implements drill.Placer: connections start in dc's network
+// namespace.
+func (b *Backend) DialerIn(dc string) (drill.Dialer, error) {
+	d, err := b.l.DialContext(dc)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
 
 // Apply implements Backend.
-func (b *LabBackend) Apply(ctx context.Context, f Fault) error {
+func (b *Backend) Apply(ctx context.Context, f drill.Fault) error {
 	if err := f.Validate(); err != nil {
 		return err
 	}
 	switch f.Kind {
-	case Kill, Freeze, Isolate:
+	case drill.Kill, drill.Freeze, drill.Isolate:
 		_, err := b.l.Inject(ctx, lab.FaultKind(f.Kind), f.DC)
 		return err
 	}
@@ -60,7 +80,7 @@ func (b *LabBackend) Apply(ctx context.Context, f Fault) error {
 
 // linkSpec turns a latency or loss fault into the lab's link spec: the
 // delay is added to each link's baseline (half each way).
-func (b *LabBackend) linkSpec(f Fault) (string, error) {
+func (b *Backend) linkSpec(f drill.Fault) (string, error) {
 	st, err := b.l.State()
 	if err != nil {
 		return "", err
@@ -76,7 +96,7 @@ func (b *LabBackend) linkSpec(f Fault) (string, error) {
 	}
 	var items []string
 	for _, p := range peers {
-		if f.Kind == Loss {
+		if f.Kind == drill.Loss {
 			items = append(items, fmt.Sprintf("%s/%s=%g%%", f.DC, p, f.LossPercent))
 			continue
 		}
@@ -98,10 +118,10 @@ func (b *LabBackend) linkSpec(f Fault) (string, error) {
 
 // Recover implements Backend: every fault touching the DC is healed and
 // the brokers are waited for.
-func (b *LabBackend) Recover(ctx context.Context, f Fault) error {
+func (b *Backend) Recover(ctx context.Context, f drill.Fault) error {
 	_, err := b.l.Heal(ctx, f.DC, b.HealWait)
 	if err != nil {
-		return fmt.Errorf("lab heal %s: %w (run `stretchctl lab heal --dir %s`)", f.DC, err, b.l.Dir)
+		return fmt.Errorf("lab heal %s in %s: %w", f.DC, b.l.Dir, err)
 	}
 	return nil
 }

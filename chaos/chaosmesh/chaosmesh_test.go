@@ -1,8 +1,7 @@
-package chaos
+package chaosmesh
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,7 +10,8 @@ import (
 	"time"
 
 	cm "github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
-	"github.com/go-logr/logr"
+	"github.com/stretchctl/stretchctl/drill"
+	"github.com/stretchctl/stretchctl/internal/kubetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,39 +19,38 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 const zone = DefaultZoneLabel
 
-func TestChaosMeshSpecErrors(t *testing.T) {
-	f := Fault{Kind: Kill, DC: "dc-a", Duration: time.Minute}
+func TestSpecErrors(t *testing.T) {
+	f := drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: time.Minute}
 	for _, tc := range []struct {
-		spec ChaosMeshSpec
+		spec drill.ChaosMeshSpec
 		want string
 	}{
-		{ChaosMeshSpec{DrillID: "d1"}, "namespace"},
-		{ChaosMeshSpec{Namespace: "chaos"}, "drill id"},
-		{ChaosMeshSpec{Namespace: "chaos", DrillID: "2026-11-24T10:00:00Z"}, "not a valid label value"},
+		{drill.ChaosMeshSpec{DrillID: "d1"}, "namespace"},
+		{drill.ChaosMeshSpec{Namespace: "chaos"}, "drill id"},
+		{drill.ChaosMeshSpec{Namespace: "chaos", DrillID: "2026-11-24T10:00:00Z"}, "not a valid label value"},
 	} {
-		b := NewChaosMesh(tc.spec, nil)
+		b := New(tc.spec, nil)
 		if err := b.Apply(context.Background(), f); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Apply with %+v: %v, want an error about %s", tc.spec, err, tc.want)
 		}
 		if err := b.Recover(context.Background(), f); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Recover with %+v: %v, want an error about %s", tc.spec, err, tc.want)
 		}
-		if _, err := Restore(Spec{ChaosMesh: &tc.spec}); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Restore with %+v: %v, want an error about %s", tc.spec, err, tc.want)
+		if _, err := NewFromKubeconfig(tc.spec, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewFromKubeconfig with %+v: %v, want an error about %s", tc.spec, err, tc.want)
 		}
 	}
-	b := NewChaosMesh(ChaosMeshSpec{Namespace: "chaos", DrillID: "d1"}, nil)
-	if _, err := b.Object(Fault{Kind: Latency, DC: "dc-a"}); err == nil {
+	b := New(drill.ChaosMeshSpec{Namespace: "chaos", DrillID: "d1"}, nil)
+	if _, err := b.Object(drill.Fault{Kind: drill.Latency, DC: "dc-a"}); err == nil {
 		t.Error("a latency fault without a delay was accepted")
 	}
 }
 
-func TestChaosMeshNames(t *testing.T) {
+func TestNames(t *testing.T) {
 	for _, tc := range []struct {
 		parts []string
 		want  string
@@ -91,112 +90,26 @@ func TestChaosMeshNames(t *testing.T) {
 			t.Errorf("latencyString(%v) = %s, want %s", d, got, want)
 		}
 	}
-	if got := durationString(30*time.Second + Grace + time.Millisecond); got != "151s" {
+	if got := durationString(30*time.Second + drill.Grace + time.Millisecond); got != "151s" {
 		t.Errorf("durationString = %s, want 151s", got)
 	}
 }
 
-// envtestDir is where scripts/envtest.sh puts the apiserver, etcd and the
-// Chaos Mesh CRDs: the same name, from the versions in the tools module.
-func envtestDir() (string, error) {
-	if d := os.Getenv("STRETCHCTL_ENVTEST_DIR"); d != "" {
-		return d, nil
-	}
-	gomod, err := os.ReadFile(filepath.Join("..", "hack", "envtest", "go.mod"))
-	if err != nil {
-		return "", err
-	}
-	ver := func(mod string) string {
-		for _, line := range strings.Split(string(gomod), "\n") {
-			f := strings.Fields(line)
-			if len(f) > 0 && f[0] == "require" {
-				f = f[1:]
-			}
-			if len(f) >= 2 && f[0] == mod && strings.HasPrefix(f[1], "v") {
-				return f[1]
-			}
-		}
-		return ""
-	}
-	kube, etcd, cgen, chaosMesh := ver("k8s.io/kubernetes"), ver("go.etcd.io/etcd/server/v3"),
-		ver("sigs.k8s.io/controller-tools"), ver("github.com/chaos-mesh/chaos-mesh/api")
-	if kube == "" || etcd == "" || cgen == "" || chaosMesh == "" {
-		return "", fmt.Errorf("hack/envtest/go.mod lacks a version")
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(cache, "stretchctl", "envtest", fmt.Sprintf("kube-%s_etcd-%s_controller-gen-%s_chaos-mesh-%s",
-		kube[1:], etcd[1:], cgen[1:], chaosMesh[strings.LastIndex(chaosMesh, "-")+1:])), nil
-}
-
-// startEnvtest starts a kube-apiserver and etcd with the Chaos Mesh CRDs,
-// or skips (fails under CI) when they are not built.
+// startEnvtest starts a kube-apiserver and etcd with the Chaos Mesh CRDs
+// of the kinds the backend creates (all 23 take 2-5 s longer).
 func startEnvtest(t *testing.T) (*envtest.Environment, client.Client) {
 	t.Helper()
-	if testing.Short() && os.Getenv("CI") == "" {
-		t.Skip("envtest: starts a kube-apiserver and etcd; run without -short")
-	}
-	const build = "bash scripts/envtest.sh (builds kube-apiserver, etcd and the Chaos Mesh CRDs, ~7 min once on 2 cores)"
-	dir, err := envtestDir()
-	if err != nil {
-		t.Fatalf("envtest dir: %v", err)
-	}
-	bin := filepath.Join(dir, "bin")
-	if a := os.Getenv("KUBEBUILDER_ASSETS"); a != "" {
-		bin = a
-	}
-	crds := filepath.Join(dir, "crds")
-	for _, p := range []string{filepath.Join(bin, "kube-apiserver"), filepath.Join(bin, "etcd"),
-		filepath.Join(crds, "chaos-mesh.org_podchaos.yaml"), filepath.Join(crds, "chaos-mesh.org_networkchaos.yaml")} {
-		if _, err := os.Stat(p); err != nil {
-			msg := fmt.Sprintf("envtest: %s is missing; run %s", p, build)
-			if os.Getenv("CI") != "" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-	}
-	logf.SetLogger(logr.Discard())
-
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, cm.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}
 	}
-	no := false
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: bin,
-		// Only the kinds the backend creates: all 23 take 2-5 s longer.
-		CRDDirectoryPaths: []string{
-			filepath.Join(crds, "chaos-mesh.org_podchaos.yaml"),
-			filepath.Join(crds, "chaos-mesh.org_networkchaos.yaml"),
-		},
-		ErrorIfCRDPathMissing: true,
-		UseExistingCluster:    &no,
-		Scheme:                scheme,
-	}
-	start := time.Now()
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatalf("envtest start (binaries in %s): %v", bin, err)
-	}
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("envtest stop: %v", err)
-		}
-	})
-	t.Logf("envtest: kube-apiserver, etcd and %d CRDs up in %v", len(env.CRDs), time.Since(start).Round(time.Millisecond))
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env, c
+	env := kubetest.Start(t, scheme, kubetest.ChaosMeshCRD(t, "podchaos"), kubetest.ChaosMeshCRD(t, "networkchaos"))
+	return env.Environment, env.Client
 }
 
-func TestChaosMeshEnvtest(t *testing.T) {
+func TestEnvtest(t *testing.T) {
 	env, c := startEnvtest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -205,13 +118,13 @@ func TestChaosMeshEnvtest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	spec := ChaosMeshSpec{
+	spec := drill.ChaosMeshSpec{
 		Namespace:        "chaos",
 		TargetNamespaces: []string{"kafka"},
 		PodLabels:        map[string]string{"app": "kafka"},
 		DrillID:          "d1",
 	}
-	b := NewChaosMesh(spec, c)
+	b := New(spec, c)
 	b.poll = 50 * time.Millisecond
 	hold := 30 * time.Second
 	wantDuration := "150s" // hold + Grace
@@ -233,7 +146,7 @@ func TestChaosMeshEnvtest(t *testing.T) {
 		}}}
 	}
 	peer := func(dc string) *cm.PodSelector { p := pods(dc); return &p }
-	checkMeta := func(t *testing.T, o metav1.Object, name string, f Fault) {
+	checkMeta := func(t *testing.T, o metav1.Object, name string, f drill.Fault) {
 		t.Helper()
 		if o.GetName() != name || o.GetNamespace() != "chaos" {
 			t.Errorf("object %s/%s, want chaos/%s", o.GetNamespace(), o.GetName(), name)
@@ -249,12 +162,12 @@ func TestChaosMeshEnvtest(t *testing.T) {
 
 	t.Run("pod faults", func(t *testing.T) {
 		for _, tc := range []struct {
-			f      Fault
+			f      drill.Fault
 			name   string
 			action cm.PodChaosAction
 		}{
-			{Fault{Kind: Kill, DC: "dc-a", Duration: hold}, "stretchctl-d1-kill-dc-a", cm.PodKillAction},
-			{Fault{Kind: Freeze, DC: "dc-b", Duration: hold}, "stretchctl-d1-freeze-dc-b", cm.PodFailureAction},
+			{drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: hold}, "stretchctl-d1-kill-dc-a", cm.PodKillAction},
+			{drill.Fault{Kind: drill.Freeze, DC: "dc-b", Duration: hold}, "stretchctl-d1-freeze-dc-b", cm.PodFailureAction},
 		} {
 			for range 2 { // the second Apply finds it there
 				if err := b.Apply(ctx, tc.f); err != nil {
@@ -280,20 +193,20 @@ func TestChaosMeshEnvtest(t *testing.T) {
 
 	t.Run("network faults", func(t *testing.T) {
 		for _, tc := range []struct {
-			f       Fault
+			f       drill.Fault
 			name    string
 			action  cm.NetworkChaosAction
 			target  *cm.PodSelector
 			latency string
 			loss    string
 		}{
-			{Fault{Kind: Isolate, DC: "dc-c", Duration: hold}, "stretchctl-d1-isolate-dc-c", cm.PartitionAction, others("dc-c"), "", ""},
-			{Fault{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 50 * time.Millisecond, Duration: hold},
+			{drill.Fault{Kind: drill.Isolate, DC: "dc-c", Duration: hold}, "stretchctl-d1-isolate-dc-c", cm.PartitionAction, others("dc-c"), "", ""},
+			{drill.Fault{Kind: drill.Latency, DC: "dc-a", Peer: "dc-b", Delay: 50 * time.Millisecond, Duration: hold},
 				"stretchctl-d1-latency-dc-a-dc-b", cm.DelayAction, peer("dc-b"), "25ms", ""},
-			{Fault{Kind: Latency, DC: "dc-c", Delay: 3 * time.Millisecond, Duration: hold},
+			{drill.Fault{Kind: drill.Latency, DC: "dc-c", Delay: 3 * time.Millisecond, Duration: hold},
 				"stretchctl-d1-latency-dc-c", cm.DelayAction, others("dc-c"), "1500us", ""},
-			{Fault{Kind: Loss, DC: "dc-b", LossPercent: 12.5, Duration: hold}, "stretchctl-d1-loss-dc-b", cm.LossAction, others("dc-b"), "", "12.5"},
-			{Fault{Kind: Loss, DC: "dc-a", Peer: "dc-c", LossPercent: 100, Duration: hold}, "stretchctl-d1-loss-dc-a-dc-c", cm.LossAction, peer("dc-c"), "", "100"},
+			{drill.Fault{Kind: drill.Loss, DC: "dc-b", LossPercent: 12.5, Duration: hold}, "stretchctl-d1-loss-dc-b", cm.LossAction, others("dc-b"), "", "12.5"},
+			{drill.Fault{Kind: drill.Loss, DC: "dc-a", Peer: "dc-c", LossPercent: 100, Duration: hold}, "stretchctl-d1-loss-dc-a-dc-c", cm.LossAction, peer("dc-c"), "", "100"},
 		} {
 			for range 2 {
 				if err := b.Apply(ctx, tc.f); err != nil {
@@ -326,22 +239,22 @@ func TestChaosMeshEnvtest(t *testing.T) {
 			}
 		}
 		// Another fault under a name already taken is refused.
-		err := b.Apply(ctx, Fault{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 80 * time.Millisecond, Duration: hold})
+		err := b.Apply(ctx, drill.Fault{Kind: drill.Latency, DC: "dc-a", Peer: "dc-b", Delay: 80 * time.Millisecond, Duration: hold})
 		if err == nil || !strings.Contains(err.Error(), "another fault") {
 			t.Errorf("a different latency under the same name: %v, want an error", err)
 		}
 	})
 
 	t.Run("recover", func(t *testing.T) {
-		other := NewChaosMesh(ChaosMeshSpec{Namespace: "chaos", DrillID: "d2"}, c)
-		if err := other.Apply(ctx, Fault{Kind: Kill, DC: "dc-a", Duration: hold}); err != nil {
+		other := New(drill.ChaosMeshSpec{Namespace: "chaos", DrillID: "d2"}, c)
+		if err := other.Apply(ctx, drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: hold}); err != nil {
 			t.Fatal(err)
 		}
 		if n := count(ctx, t, c, "d1"); n != 7 {
 			t.Fatalf("drill d1 has %d objects before recover, want 7", n)
 		}
 		start := time.Now()
-		if err := b.Recover(ctx, Fault{Kind: Kill, DC: "dc-a"}); err != nil {
+		if err := b.Recover(ctx, drill.Fault{Kind: drill.Kill, DC: "dc-a"}); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("recovered 7 objects in %v", time.Since(start).Round(time.Millisecond))
@@ -351,7 +264,7 @@ func TestChaosMeshEnvtest(t *testing.T) {
 		if n := count(ctx, t, c, "d2"); n != 1 {
 			t.Errorf("drill d2 has %d objects after d1's recover, want 1", n)
 		}
-		if err := b.Recover(ctx, Fault{}); err != nil {
+		if err := b.Recover(ctx, drill.Fault{}); err != nil {
 			t.Errorf("recover of nothing: %v", err)
 		}
 
@@ -367,13 +280,13 @@ func TestChaosMeshEnvtest(t *testing.T) {
 			t.Fatal(err)
 		}
 		short, cancelShort := context.WithTimeout(ctx, 500*time.Millisecond)
-		err := other.Recover(short, Fault{Kind: Kill, DC: "dc-a"})
+		err := other.Recover(short, drill.Fault{Kind: drill.Kill, DC: "dc-a"})
 		cancelShort()
 		if err == nil || !strings.Contains(err.Error(), "left: PodChaos chaos/stretchctl-d2-kill-dc-a (finalizers chaos-mesh/records)") {
 			t.Errorf("recover with a stuck object: %v", err)
 		}
 		// Apply refuses it while it is being deleted.
-		if err := other.Apply(ctx, Fault{Kind: Kill, DC: "dc-a", Duration: hold}); err == nil || !strings.Contains(err.Error(), "being deleted") {
+		if err := other.Apply(ctx, drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: hold}); err == nil || !strings.Contains(err.Error(), "being deleted") {
 			t.Errorf("Apply while the object is deleted: %v", err)
 		}
 		if err := c.Get(ctx, key, &pc); err != nil {
@@ -383,7 +296,7 @@ func TestChaosMeshEnvtest(t *testing.T) {
 		if err := c.Update(ctx, &pc); err != nil {
 			t.Fatal(err)
 		}
-		if err := other.Recover(ctx, Fault{}); err != nil {
+		if err := other.Recover(ctx, drill.Fault{}); err != nil {
 			t.Errorf("recover after the finalizer went: %v", err)
 		}
 		if n := count(ctx, t, c, "d2"); n != 0 {
@@ -391,7 +304,7 @@ func TestChaosMeshEnvtest(t *testing.T) {
 		}
 	})
 
-	t.Run("restore from kubeconfig", func(t *testing.T) {
+	t.Run("from a kubeconfig", func(t *testing.T) {
 		user, err := env.AddUser(envtest.User{Name: "stretchctl", Groups: []string{"system:masters"}}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -406,14 +319,14 @@ func TestChaosMeshEnvtest(t *testing.T) {
 		}
 		s := spec
 		s.Kubeconfig, s.DrillID = path, "d3"
-		r, err := Restore(Spec{ChaosMesh: &s})
+		r, err := NewFromKubeconfig(s, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Name() != "chaos-mesh" || !reflect.DeepEqual(r.Spec(), Spec{ChaosMesh: &s}) {
+		if r.Name() != "chaos-mesh" || !reflect.DeepEqual(r.Spec(), drill.Spec{ChaosMesh: &s}) {
 			t.Errorf("restored %s with %+v, want chaos-mesh with %+v", r.Name(), r.Spec().ChaosMesh, s)
 		}
-		f := Fault{Kind: Isolate, DC: "dc-a", Duration: hold}
+		f := drill.Fault{Kind: drill.Isolate, DC: "dc-a", Duration: hold}
 		if err := r.Apply(ctx, f); err != nil {
 			t.Fatal(err)
 		}

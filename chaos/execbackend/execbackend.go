@@ -1,4 +1,12 @@
-package chaos
+// Package execbackend injects a drill's faults by running the user's own
+// commands (ssh to a DC's hosts, a cloud CLI, a firewall API), one inject
+// and one heal command per fault kind, for clusters stretchctl cannot
+// reach otherwise.
+//
+// It runs only the commands it was given, with the fault's values
+// substituted, and refuses to be built with a fault kind it could inject
+// but not heal.
+package execbackend
 
 import (
 	"context"
@@ -8,25 +16,25 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stretchctl/stretchctl/drill"
 )
 
-func init() {
-	restorers["exec"] = func(s Spec) (Backend, error) { return NewExec(*s.Exec) }
-}
+var _ drill.Backend = (*Backend)(nil)
 
-// ExecBackend runs the user's own commands to inject and heal, for
+// Backend runs the user's own commands to inject and heal, for
 // clusters on VMs or hosts stretchctl cannot reach otherwise (ssh to a
 // DC's hosts, a cloud CLI, a firewall API).
-type ExecBackend struct{ spec ExecSpec }
+type Backend struct{ spec drill.ExecSpec }
 
-// NewExec checks that every kind with an inject command has a heal
-// command: a fault that cannot be healed is never injected.
-func NewExec(s ExecSpec) (*ExecBackend, error) {
+// New checks that every kind with an inject command has a heal command:
+// a fault that cannot be healed is never injected.
+func New(s drill.ExecSpec) (*Backend, error) {
 	if len(s.Inject) == 0 {
 		return nil, fmt.Errorf("exec backend: no inject command")
 	}
 	for k, cmd := range s.Inject {
-		if _, err := ParseKind(string(k)); err != nil {
+		if _, err := drill.ParseKind(string(k)); err != nil {
 			return nil, fmt.Errorf("exec backend: %w", err)
 		}
 		if strings.TrimSpace(cmd) == "" || strings.TrimSpace(s.Heal[k]) == "" {
@@ -36,17 +44,17 @@ func NewExec(s ExecSpec) (*ExecBackend, error) {
 	if s.Timeout <= 0 {
 		s.Timeout = 2 * time.Minute
 	}
-	return &ExecBackend{spec: s}, nil
+	return &Backend{spec: s}, nil
 }
 
 // Name implements Backend.
-func (b *ExecBackend) Name() string { return "exec" }
+func (b *Backend) Name() string { return "exec" }
 
 // Spec implements Backend.
-func (b *ExecBackend) Spec() Spec { s := b.spec; return Spec{Exec: &s} }
+func (b *Backend) Spec() drill.Spec { s := b.spec; return drill.Spec{Exec: &s} }
 
 // Apply implements Backend.
-func (b *ExecBackend) Apply(ctx context.Context, f Fault) error {
+func (b *Backend) Apply(ctx context.Context, f drill.Fault) error {
 	cmd, ok := b.spec.Inject[f.Kind]
 	if !ok {
 		return fmt.Errorf("exec backend: no inject command for %s", f.Kind)
@@ -55,7 +63,7 @@ func (b *ExecBackend) Apply(ctx context.Context, f Fault) error {
 }
 
 // Recover implements Backend.
-func (b *ExecBackend) Recover(ctx context.Context, f Fault) error {
+func (b *Backend) Recover(ctx context.Context, f drill.Fault) error {
 	cmd, ok := b.spec.Heal[f.Kind]
 	if !ok {
 		return fmt.Errorf("exec backend: no heal command for %s", f.Kind)
@@ -63,7 +71,7 @@ func (b *ExecBackend) Recover(ctx context.Context, f Fault) error {
 	return b.run(ctx, "heal", cmd, f)
 }
 
-func (b *ExecBackend) run(ctx context.Context, what, command string, f Fault) error {
+func (b *Backend) run(ctx context.Context, what, command string, f drill.Fault) error {
 	vals := map[string]string{
 		"{dc}": f.DC, "{peer}": f.Peer, "{kind}": string(f.Kind), "{delay}": f.Delay.String(),
 		"{delay_ms}": strconv.FormatInt(f.Delay.Milliseconds(), 10), "{loss}": strconv.FormatFloat(f.LossPercent, 'g', -1, 64),

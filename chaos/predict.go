@@ -1,0 +1,207 @@
+package chaos
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/stretchctl/stretchctl/advise"
+	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/drill"
+	"github.com/stretchctl/stretchctl/rules"
+)
+
+// scenarioKind is the check scenario a fault performs; false for faults
+// that have none (latency, loss: the latency budget judges those).
+func scenarioKind(k drill.Kind) (rules.ScenarioKind, bool) {
+	switch k {
+	case drill.Kill, drill.Freeze:
+		return rules.Lose, true
+	case drill.Isolate:
+		return rules.Isolate, true
+	}
+	return "", false
+}
+
+// predict evaluates the check pipeline's inputs — the same as `stretchctl
+// check` with the measured inter-DC round trips, for the drill's own
+// producer — and keeps the fault's scenario restricted to the drill's
+// topic, with the topic's own predicted RTO. A prediction that cannot be
+// made says why; it is never dropped.
+func predict(in *advise.Inputs, f drill.Fault, topic string) (string, *drill.Prediction) {
+	kind, ok := scenarioKind(f.Kind)
+	if !ok {
+		return "", nil
+	}
+	rep, err := in.Evaluate(rules.High)
+	if err != nil {
+		return "", &drill.Prediction{Error: "check could not evaluate the cluster: " + err.Error()}
+	}
+	i := slices.IndexFunc(rep.Scenarios, func(s rules.Scenario) bool { return s.Kind == kind && s.DC == f.DC })
+	if i < 0 {
+		return "", &drill.Prediction{Error: fmt.Sprintf("check has no scenario %s %s: is %s a DC of the topology?", kind, f.DC, f.DC)}
+	}
+	s := rep.Scenarios[i]
+	p := &drill.Prediction{Scenario: s.Name, QuorumSurvives: s.QuorumSurvives, Why: s.Why, Notes: rep.Notes}
+	// A topic the scenario does not list has no replica in the DC: no
+	// partition of it stops, and its writes never wait on the DC.
+	zero := 0.0
+	p.RTOSeconds = &zero
+	for _, t := range s.Topics {
+		if t.Topic != topic {
+			continue
+		}
+		p.WriteUnavailable, p.ReadUnavailable, p.AckedLossPossible = t.WriteUnavailable, t.ReadUnavailable, t.AckedLossPossible
+		p.RTOSeconds = t.PredictedRTOSeconds
+		terms := t.RTOBreakdown
+		if len(terms) == 0 && t.PredictedRTOSeconds != nil {
+			terms = s.RTOBreakdown
+		}
+		for _, term := range terms {
+			p.RTOBreakdown = append(p.RTOBreakdown, drill.RTOTerm{Name: term.Name, Seconds: term.Seconds, Note: term.Note})
+		}
+	}
+	rtoOK := p.RTOSeconds != nil && *p.RTOSeconds <= in.Config.Goals.RTO.Seconds()
+	p.GoalsMet = rtoOK && (in.Config.Goals.RPO > 0 || p.AckedLossPossible == 0)
+	return s.Name, p
+}
+
+// rtoSlack is how much longer than predicted an observed outage may be
+// and still agree: the prediction is an estimate of timeouts and
+// elections, the observation includes the client's retry backoff.
+func rtoSlack(pred float64) float64 { return max(1, pred*0.2) }
+
+// compare puts observation and prediction side by side.
+func compare(res *drill.Result, in *advise.Inputs) drill.Comparison {
+	p, o := res.Predicted, res.Observed
+	if _, ok := scenarioKind(res.Fault.Kind); !ok {
+		return compareLatency(res, in)
+	}
+	if p == nil || p.Error != "" {
+		why := "no prediction"
+		if p != nil {
+			why = "the prediction failed: " + p.Error
+		}
+		return drill.Comparison{Status: drill.NoPrediction, Agree: true, Notes: []string{why + ": nothing to compare"}}
+	}
+	c := drill.Comparison{Status: drill.Agrees, Agree: true}
+	add := func(what, pred, obs string, agree bool) {
+		c.Points = append(c.Points, drill.Point{What: what, Predicted: pred, Observed: obs, Agree: agree})
+		c.Agree = c.Agree && agree
+	}
+	// Acknowledged loss: a loss the advisor did not foresee is a
+	// disagreement; a possible loss that did not happen is not.
+	predLoss := p.AckedLossPossible > 0
+	switch {
+	case o.AckedLost > 0 && !predLoss:
+		add("acknowledged records lost", "none possible", fmt.Sprint(o.AckedLost), false)
+	case o.AckedLost > 0:
+		add("acknowledged records lost", fmt.Sprintf("possible on %d partitions", p.AckedLossPossible), fmt.Sprint(o.AckedLost), true)
+	case predLoss:
+		add("acknowledged records lost", fmt.Sprintf("possible on %d partitions", p.AckedLossPossible), "0", true)
+		c.Notes = append(c.Notes, "loss was possible but did not happen in this run: the records at risk were replicated in time")
+	default:
+		add("acknowledged records lost", "none possible", "0", true)
+	}
+	// Writes to the topic: stop until the DC returns, or resume on their
+	// own.
+	predStop := p.WriteUnavailable > 0 || p.RTOSeconds == nil
+	obsStop := o.RTOSeconds == nil
+	predW, obsW := "resume on their own", "resumed during the fault"
+	if predStop {
+		predW = fmt.Sprintf("stop until the DC returns (%d partitions)", p.WriteUnavailable)
+	}
+	if obsStop {
+		obsW = "did not resume before the heal"
+	}
+	add("writes", predW, obsW, predStop == obsStop)
+	if !predStop && !obsStop && p.RTOSeconds != nil {
+		slack := rtoSlack(*p.RTOSeconds)
+		add("RTO", fmt.Sprintf("≤ %.1fs (+%.1fs slack)", *p.RTOSeconds, slack), fmt.Sprintf("%.3fs", *o.RTOSeconds), *o.RTOSeconds <= *p.RTOSeconds+slack)
+	}
+	if !c.Agree {
+		c.Status = drill.Disagrees
+	}
+	return c
+}
+
+// compareLatency judges a latency or loss fault, which has no check
+// scenario, against the latency budget: the round trip the fault makes
+// (the measured one plus the added delay) beside goals.latency, and the
+// write latency the workload saw before and during the fault. The points
+// inform; none can disagree.
+func compareLatency(res *drill.Result, in *advise.Inputs) drill.Comparison {
+	f := res.Fault
+	c := drill.Comparison{Status: drill.NoScenario, Agree: true,
+		Notes: []string{fmt.Sprintf("check has no scenario for a %s fault: compared with the latency budget (goals.latency), not with a prediction", f.Kind)}}
+	add := func(what, pred, obs string) {
+		c.Points = append(c.Points, drill.Point{What: what, Predicted: pred, Observed: obs, Agree: true})
+	}
+	before, during := latencyMedians(res)
+	observed := "not observed"
+	if before > 0 && during > 0 {
+		observed = fmt.Sprintf("median write latency %.1f ms before, %.1f ms during the fault", before, during)
+	}
+	if f.Kind != drill.Latency || in == nil {
+		add("write latency", "no prediction", observed)
+		return c
+	}
+	peers := []string{f.Peer}
+	if f.Peer == "" {
+		peers = nil
+		for _, dc := range in.Config.Topology.DCs {
+			if dc != f.DC {
+				peers = append(peers, dc)
+			}
+		}
+	}
+	for _, peer := range peers {
+		a, b := f.DC, peer
+		if b < a {
+			a, b = b, a
+		}
+		base, measured := in.RTT[config.PairKey(a, b)]
+		rtt := base + f.Delay
+		warn, fail := in.Config.Goals.LatencyBudget(a, b)
+		verdict := "within the budget"
+		switch {
+		case fail > 0 && rtt > fail:
+			verdict = fmt.Sprintf("over the fail budget %v", fail)
+		case warn > 0 && rtt > warn:
+			verdict = fmt.Sprintf("over the warn budget %v", warn)
+		}
+		pred := fmt.Sprintf("round trip %v + %v = %v: %s", base.Round(100*time.Microsecond), f.Delay, rtt.Round(100*time.Microsecond), verdict)
+		if !measured {
+			pred = fmt.Sprintf("round trip not measured + %v: at least %v, %s", f.Delay, f.Delay, verdict)
+		}
+		add("latency "+a+"/"+b, pred, observed)
+	}
+	return c
+}
+
+// latencyMedians are the medians of the per-second median write
+// latencies before the fault (after a warm-up) and while it was held.
+func latencyMedians(res *drill.Result) (before, during float64) {
+	if res.Phases.Injected.IsZero() || res.Phases.Started.IsZero() {
+		return 0, 0
+	}
+	inj := int(res.Phases.Injected.Sub(res.Phases.Started) / time.Second)
+	end := len(res.Timeline)
+	if !res.Phases.Healed.IsZero() {
+		end = min(end, int(res.Phases.Healed.Sub(res.Phases.Started)/time.Second))
+	}
+	median := func(from, to int) float64 {
+		var v []float64
+		for _, s := range res.Timeline {
+			if s.T >= from && s.T < to && s.P50Ms > 0 {
+				v = append(v, s.P50Ms)
+			}
+		}
+		if len(v) == 0 {
+			return 0
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return median(int(warmup/time.Second), inj), median(inj+1, end)
+}
