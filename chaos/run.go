@@ -43,7 +43,8 @@ type runner struct {
 	prod    producer
 	dial    drill.Dialer
 
-	state *State
+	state      *State
+	healFailed bool
 	// mu serialises events and guards phase and ledger.
 	mu     sync.Mutex
 	phase  drill.Phase
@@ -158,7 +159,9 @@ func (r *runner) enter(p drill.Phase, msg string) error {
 	r.phase = p
 	r.mu.Unlock()
 	var err error
-	if r.state != nil {
+	// Once a heal failed the file stays at Healing: the fault may still
+	// be in place whatever the drill does next.
+	if r.state != nil && !r.healFailed {
 		r.state.Phase = p
 		err = r.state.Save(r.o.StateDir)
 	}
@@ -320,6 +323,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	healErr := r.backend.Recover(hctx, f)
 	cancel()
 	if healErr != nil {
+		r.healFailed = true
 		res.Leftover = append(res.Leftover, fmt.Sprintf("%s via %s: %v", f, r.backend.Name(), healErr))
 	} else {
 		res.Healed = true

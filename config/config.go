@@ -28,6 +28,8 @@ package config
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -112,9 +114,12 @@ type SASL struct {
 
 // Topology maps brokers, controllers and ZooKeeper nodes to data centers.
 type Topology struct {
-	DCs         []string          `json:"dcs,omitempty" yaml:"dcs"`
-	Racks       map[string]string `json:"racks,omitempty" yaml:"racks,omitempty"`
-	Controllers map[int32]string  `json:"controllers,omitempty" yaml:"controllers,omitempty"`
+	DCs   []string          `json:"dcs,omitempty" yaml:"dcs"`
+	Racks map[string]string `json:"racks,omitempty" yaml:"racks,omitempty"`
+	// Controllers maps KRaft voter node ids, written as decimal keys
+	// ({1: dc-a} in YAML), to their DC: voters carry no broker.rack. The
+	// keys are strings because a CRD's maps must have string keys.
+	Controllers map[string]string `json:"controllers,omitempty" yaml:"controllers,omitempty"`
 	ZooKeeper   map[string]string `json:"zookeeper,omitempty" yaml:"zookeeper,omitempty"`
 }
 
@@ -139,8 +144,31 @@ func (t Topology) DCOfRack(rack string) string {
 
 // DCOfController returns the DC of the KRaft voter with the given node id and whether it is mapped.
 func (t Topology) DCOfController(id int32) (string, bool) {
-	dc, ok := t.Controllers[id]
+	dc, ok := t.Controllers[strconv.FormatInt(int64(id), 10)]
 	return dc, ok
+}
+
+// ControllerIDs returns the node ids of Controllers, sorted; keys that
+// are not node ids (Parse refuses them) are left out.
+func (t Topology) ControllerIDs() []int32 {
+	ids := make([]int32, 0, len(t.Controllers))
+	for k := range t.Controllers {
+		if id, ok := NodeID(k); ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// NodeID reads a node id written as a canonical decimal ("3", not "03"
+// or "+3"), 0 or more.
+func NodeID(s string) (int32, bool) {
+	id, err := strconv.ParseInt(s, 10, 32)
+	if err != nil || id < 0 || strconv.FormatInt(id, 10) != s {
+		return 0, false
+	}
+	return int32(id), true
 }
 
 // Goals are the recovery objectives and latency budgets the cluster is checked against.

@@ -61,7 +61,7 @@ func TestLoadFull(t *testing.T) {
 		{"sasl username", c.Cluster.SASL.Username, "svc-stretchctl"},
 		{"dcs", c.Topology.DCs, []string{"dc-a", "dc-b", "dc-c"}},
 		{"racks", c.Topology.Racks, map[string]string{"eu-west-1a": "dc-a", "eu-west-1b": "dc-b", "eu-west-1c": "dc-c"}},
-		{"controllers", c.Topology.Controllers, map[int32]string{1: "dc-a", 3: "dc-b", 5: "dc-c"}},
+		{"controllers", c.Topology.Controllers, map[string]string{"1": "dc-a", "3": "dc-b", "5": "dc-c"}},
 		{"zookeeper", c.Topology.ZooKeeper, map[string]string{"zk1.example.com:2181": "dc-a"}},
 		{"rpo", c.Goals.RPO, int64(0)},
 		{"rto", c.Goals.RTO.Duration, 45 * time.Second},
@@ -179,7 +179,7 @@ func TestDefaultMarshalParses(t *testing.T) {
 	c := Default()
 	c.Cluster.Bootstrap = []string{"localhost:9092"}
 	c.Topology.DCs = []string{"dc-a", "dc-b"}
-	c.Topology.Controllers = map[int32]string{1: "dc-a", 2: "dc-b"}
+	c.Topology.Controllers = map[string]string{"1": "dc-a", "2": "dc-b"}
 	c.Goals.Latency.Pairs = map[string]LatencyPair{"dc-a/dc-b": {Warn: Duration{5 * time.Millisecond}, Fail: Duration{10 * time.Millisecond}}}
 	c.Clients = []Client{{File: "p.properties", Kind: KindProducer, Library: LibraryFranzGo}}
 	if err := c.Validate(); err != nil {
@@ -274,7 +274,7 @@ func TestTopologyHelpers(t *testing.T) {
 	top := Topology{
 		DCs:         []string{"dc-a", "dc-b"},
 		Racks:       map[string]string{"eu-west-1a": "dc-a"},
-		Controllers: map[int32]string{1: "dc-a", 3: "dc-b"},
+		Controllers: map[string]string{"1": "dc-a", "3": "dc-b"},
 	}
 	rackTests := []struct {
 		name, rack, want string

@@ -200,7 +200,7 @@ func TestValidationRules(t *testing.T) {
 			"    1: dc-a",
 			"    -2: dc-z",
 		), []string{
-			`t.yaml:7:5: topology.controllers.-2: node id must be >= 0, got -2`,
+			`t.yaml:7:5: topology.controllers.-2: key must be a controller node id (an integer >= 0), got "-2"`,
 			`t.yaml:7:9: topology.controllers.-2: DC "dc-z" is not listed in topology.dcs`,
 		}},
 		{"controller id not a number", "", doc(
@@ -210,7 +210,7 @@ func TestValidationRules(t *testing.T) {
 			"  dcs: [dc-a]",
 			"  controllers:",
 			"    x1: dc-a",
-		), []string{`t.yaml:6:5: topology.controllers.x1: expected an integer node id as key, got the string "x1"`}},
+		), []string{`t.yaml:6:5: topology.controllers.x1: key must be a controller node id (an integer >= 0), got "x1"`}},
 		{"zookeeper key without port", "", doc(
 			"cluster:",
 			"  bootstrap: [b1:9092]",
@@ -609,7 +609,7 @@ func TestAliasesAndQuotedKeys(t *testing.T) {
 		"  bootstrap: &bs [b1:9092]",
 		"topology:",
 		"  dcs: [dc-a, dc-b]",
-		"  controllers: {\"1\": dc-a, 0x2: dc-b}",
+		"  controllers: {\"1\": dc-a, 2: dc-b}",
 		"clients:",
 		"  - {file: a.properties, kind: producer, dc: &a dc-a}",
 		"  - {file: b.properties, kind: consumer, dc: *a}",
@@ -620,7 +620,7 @@ func TestAliasesAndQuotedKeys(t *testing.T) {
 	if got, want := c.Clients[1].DC, "dc-a"; got != want {
 		t.Errorf("clients[1].dc = %q, want %q", got, want)
 	}
-	if got, want := c.Topology.Controllers, map[int32]string{1: "dc-a", 2: "dc-b"}; !reflect.DeepEqual(got, want) {
+	if got, want := c.Topology.Controllers, map[string]string{"1": "dc-a", "2": "dc-b"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("controllers = %v, want %v", got, want)
 	}
 }

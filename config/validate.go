@@ -220,12 +220,12 @@ func (k *checker) checkTopology(t *Topology) {
 		}
 		k.listedDC(p, t.Racks[rack])
 	}
-	for _, id := range sortedKeys(t.Controllers) {
-		p := keyPath("topology.controllers", strconv.FormatInt(int64(id), 10))
-		if id < 0 {
-			k.atKey(p, "node id must be >= 0, got %d", id)
+	for _, key := range sortedKeys(t.Controllers) {
+		p := keyPath("topology.controllers", key)
+		if _, ok := NodeID(key); !ok {
+			k.atKey(p, "key must be a controller node id (an integer >= 0), got %s", quote(key))
 		}
-		k.listedDC(p, t.Controllers[id])
+		k.listedDC(p, t.Controllers[key])
 	}
 	for _, hp := range sortedKeys(t.ZooKeeper) {
 		p := keyPath("topology.zookeeper", hp)

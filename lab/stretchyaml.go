@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"os"
+	"strconv"
 
 	"github.com/stretchctl/stretchctl/config"
 )
@@ -15,9 +16,9 @@ func (st *State) Config() *config.Config {
 	c.Cluster.Bootstrap = st.BootstrapServers()
 	c.Cluster.KafkaVersion = st.KafkaVersion
 	c.Topology.DCs = append([]string(nil), st.Layout.DCs...)
-	c.Topology.Controllers = map[int32]string{}
+	c.Topology.Controllers = map[string]string{}
 	for _, v := range st.Layout.Voters() {
-		c.Topology.Controllers[v.ID] = v.DC
+		c.Topology.Controllers[strconv.Itoa(int(v.ID))] = v.DC
 	}
 	return c
 }

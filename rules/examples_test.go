@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -250,7 +251,12 @@ func (e example) build() (*topology.Snapshot, *config.Config) {
 		cfg.Cluster.Bootstrap = append(cfg.Cluster.Bootstrap, b.Addr())
 	}
 	cfg.Topology.DCs = e.dcs
-	cfg.Topology.Controllers = e.voters
+	if e.voters != nil {
+		cfg.Topology.Controllers = map[string]string{}
+		for id, dc := range e.voters {
+			cfg.Topology.Controllers[strconv.Itoa(int(id))] = dc
+		}
+	}
 	if e.mode == "zookeeper" {
 		cfg.Topology.ZooKeeper = map[string]string{"zk1:2181": "dc-a", "zk2:2181": "dc-a", "zk3:2181": "dc-b"}
 	}

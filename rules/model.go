@@ -211,9 +211,7 @@ func (m *model) readVoters() {
 			m.voters = append(m.voters, v.ID)
 		}
 	case m.in.Snapshot.Mode != "zookeeper":
-		for id := range m.in.Config.Topology.Controllers {
-			m.voters = append(m.voters, id)
-		}
+		m.voters = append(m.voters, m.in.Config.Topology.ControllerIDs()...)
 	}
 	slices.Sort(m.voters)
 	for _, id := range m.voters {

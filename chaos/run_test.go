@@ -1,0 +1,514 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchctl/stretchctl/advise"
+	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/drill"
+	"github.com/stretchctl/stretchctl/probe"
+	"github.com/stretchctl/stretchctl/topology"
+)
+
+// The drill's phase machine, tested above the wire: a fake cluster, a fake
+// workload whose writes fail while the fake backend's fault is in place,
+// and a backend that records what it was asked and what the state file
+// said at that moment. The real lab runs the same machine in e2e.
+
+// fakeBackend is a fault backend that remembers its calls.
+type fakeBackend struct {
+	stateDir string
+	id       string
+	mu       sync.Mutex
+	calls    []string
+	// phaseAtCall is the phase the state file recorded when Apply or
+	// Recover ran.
+	phaseAtCall map[string]drill.Phase
+	applyErr    error
+	recoverErr  error
+	// failover is how long writes fail after Apply before the cluster
+	// fails over by itself; 0: until Recover.
+	failover time.Duration
+	// failing ends when writes succeed again (zero: they do).
+	failing atomic.Int64
+}
+
+// writesFail says whether a write now fails.
+func (b *fakeBackend) writesFail() bool {
+	until := b.failing.Load()
+	return until != 0 && time.Now().UnixNano() < until
+}
+
+func (b *fakeBackend) Name() string { return "fake" }
+
+func (b *fakeBackend) Spec() drill.Spec {
+	return drill.Spec{Exec: &drill.ExecSpec{Inject: map[drill.Kind]string{drill.Kill: "fake", drill.Isolate: "fake", drill.Latency: "fake"}}}
+}
+
+func (b *fakeBackend) record(call string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, call)
+	if b.phaseAtCall == nil {
+		b.phaseAtCall = map[string]drill.Phase{}
+	}
+	sts, _ := LoadStates(b.stateDir)
+	for _, s := range sts {
+		if s.ID == b.id {
+			b.phaseAtCall[call] = s.Phase
+		}
+	}
+}
+
+func (b *fakeBackend) Apply(ctx context.Context, f drill.Fault) error {
+	b.record("apply")
+	if b.applyErr != nil {
+		return b.applyErr
+	}
+	until := time.Now().Add(time.Hour)
+	if b.failover > 0 {
+		until = time.Now().Add(b.failover)
+	}
+	b.failing.Store(until.UnixNano())
+	return nil
+}
+
+func (b *fakeBackend) Recover(ctx context.Context, f drill.Fault) error {
+	b.record("recover")
+	if b.recoverErr != nil {
+		return b.recoverErr
+	}
+	b.failing.Store(0)
+	return nil
+}
+
+func (b *fakeBackend) DialerIn(dc string) (drill.Dialer, error) { return nil, nil }
+
+func (b *fakeBackend) Calls() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.calls)
+}
+
+// fakeKafka serves a healthy snapshot and reads back what the fake
+// workload acknowledged.
+type fakeKafka struct {
+	snap      *topology.Snapshot
+	gatherErr error
+	waits     atomic.Int32
+}
+
+func (k *fakeKafka) Snapshot(ctx context.Context) (*topology.Snapshot, error) {
+	return k.snap, ctx.Err()
+}
+
+func (k *fakeKafka) Gather(ctx context.Context, opts advise.Options) (*advise.Inputs, error) {
+	if k.gatherErr != nil {
+		return nil, k.gatherErr
+	}
+	return advise.Gather(ctx, testConfig(), opts)
+}
+
+func (k *fakeKafka) WaitISRFull(ctx context.Context, topic string) error {
+	k.waits.Add(1)
+	return nil
+}
+
+func (k *fakeKafka) ReadBack(ctx context.Context, l *probe.Ledger) (map[probe.RecordKey][]int64, error) {
+	found := map[probe.RecordKey][]int64{}
+	for _, r := range l.Records {
+		if r.State == probe.Acked {
+			k := probe.RecordKey{Producer: r.Producer, Partition: r.Partition, Seq: r.Seq}
+			found[k] = append(found[k], r.Offset)
+		}
+	}
+	return found, nil
+}
+
+// fakeWorkload writes a record to each partition every 5 ms, acknowledged
+// at once unless the backend's fault is in place.
+type fakeWorkload struct{ b *fakeBackend }
+
+func (w fakeWorkload) Start(ctx context.Context, s WorkloadSpec) (LedgerRun, error) {
+	r := &fakeRun{l: &probe.Ledger{Topic: s.Topic, Parts: []int32{0, 1}, StartOffsets: map[int32]int64{}, Errors: map[string]int64{}, Start: time.Now()},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go r.write(w.b)
+	return r, nil
+}
+
+type fakeRun struct {
+	mu   sync.Mutex
+	l    *probe.Ledger
+	c    probe.LedgerCounts
+	stop chan struct{}
+	done chan struct{}
+}
+
+func (r *fakeRun) write(b *fakeBackend) {
+	defer close(r.done)
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	seq := int64(0)
+	for {
+		select {
+		case <-r.stop:
+			r.mu.Lock()
+			r.l.Stop = time.Now()
+			r.mu.Unlock()
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		at := time.Since(r.l.Start)
+		for _, p := range r.l.Parts {
+			rec := probe.LedgerRecord{Partition: p, Seq: seq, Sent: at, Done: at, Offset: -1, State: probe.Failed}
+			if !b.writesFail() {
+				rec.State, rec.Offset = probe.Acked, seq
+				r.c.Acked++
+			} else {
+				r.c.Failed++
+				r.l.Errors["NOT_ENOUGH_REPLICAS"]++
+			}
+			r.c.Sent++
+			r.l.Records = append(r.l.Records, rec)
+		}
+		seq++
+		r.mu.Unlock()
+	}
+}
+
+func (r *fakeRun) Ledger() *probe.Ledger { return r.l }
+
+func (r *fakeRun) Counts() probe.LedgerCounts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.c
+}
+
+func (r *fakeRun) Stop(time.Duration) *probe.Ledger {
+	select {
+	case <-r.stop:
+	default:
+		close(r.stop)
+	}
+	<-r.done
+	return r.l
+}
+
+func testConfig() *config.Config {
+	c := config.Default()
+	c.Path = "stretch.yaml"
+	c.Cluster.Bootstrap = []string{"fake:9092"}
+	c.Topology.DCs = []string{"dc-a", "dc-b", "dc-c"}
+	c.Topology.Controllers = map[string]string{"1": "dc-a", "2": "dc-b", "3": "dc-c"}
+	return c
+}
+
+// testSnapshot is a healthy 3-DC cluster: topic t with RF 3 placed 1/1/1,
+// min.insync.replicas 2, partitions led in dc-a and dc-b.
+func testSnapshot() *topology.Snapshot {
+	now := time.Now()
+	snap := &topology.Snapshot{SchemaVersion: topology.SchemaVersion, TakenAt: now, ClusterID: "fake-cluster", KafkaVersion: "4.3.1", Mode: "kraft", ControllerID: 1,
+		Quorum: &topology.Quorum{LeaderID: 1}}
+	for i, dc := range []string{"dc-a", "dc-b", "dc-c"} {
+		id := int32(i + 1)
+		snap.Brokers = append(snap.Brokers, topology.Broker{ID: id, Host: "b", Port: 9092, Rack: dc})
+		snap.Quorum.Voters = append(snap.Quorum.Voters, topology.QuorumReplica{ID: id, LastCaughtUpMs: now.UnixMilli()})
+	}
+	snap.Topics = []topology.Topic{{Name: "t", Configs: topology.Configs{"min.insync.replicas": {Value: "2", Source: topology.SourceTopic}},
+		Partitions: []topology.Partition{
+			{ID: 0, Leader: 1, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}},
+			{ID: 1, Leader: 2, Replicas: []int32{2, 3, 1}, ISR: []int32{2, 3, 1}},
+		}}}
+	return snap
+}
+
+// harness builds the options of a short drill against the fakes.
+type harness struct {
+	t       *testing.T
+	b       *fakeBackend
+	k       *fakeKafka
+	dir     string
+	mu      sync.Mutex
+	events  []drill.Event
+	onPhase func(drill.Phase)
+}
+
+func newHarness(t *testing.T) *harness {
+	dir := t.TempDir()
+	return &harness{t: t, b: &fakeBackend{stateDir: dir, id: "d1"}, k: &fakeKafka{snap: testSnapshot()}, dir: dir}
+}
+
+func (h *harness) options(f drill.Fault) Options {
+	return Options{
+		Config: testConfig(), ID: "d1", Backend: h.b, Fault: f, Topic: "t", Steady: 100 * time.Millisecond, Tail: 10 * time.Millisecond,
+		StateDir: h.dir, Kafka: h.k, Workload: fakeWorkload{h.b}, Tool: "stretchctl", Version: "test",
+		Events: func(e drill.Event) {
+			h.mu.Lock()
+			first := len(h.events) == 0 || h.events[len(h.events)-1].Phase != e.Phase
+			h.events = append(h.events, e)
+			h.mu.Unlock()
+			if first && h.onPhase != nil {
+				h.onPhase(e.Phase)
+			}
+		},
+	}
+}
+
+// phases are the distinct phases the events went through, in order.
+func (h *harness) phases() []drill.Phase {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []drill.Phase
+	for _, e := range h.events {
+		if len(out) == 0 || out[len(out)-1] != e.Phase {
+			out = append(out, e.Phase)
+		}
+	}
+	return out
+}
+
+func (h *harness) stateFiles() []*State {
+	h.t.Helper()
+	sts, err := LoadStates(h.dir)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return sts
+}
+
+func TestRunPhasesInOrder(t *testing.T) {
+	h := newHarness(t)
+	h.b.failover = 150 * time.Millisecond
+	kill := drill.Fault{Kind: drill.Kill, DC: "dc-c", Duration: 400 * time.Millisecond}
+	res, err := Run(context.Background(), h.options(kill))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := h.phases(), drill.AllPhases(); !slices.Equal(got, want) {
+		t.Errorf("phases %v, want %v", got, want)
+	}
+	if calls := h.b.Calls(); !slices.Equal(calls, []string{"apply", "recover"}) {
+		t.Errorf("backend calls %v, want apply then recover", calls)
+	}
+	// The state file said what the drill was about to do before it did it.
+	if h.b.phaseAtCall["apply"] != drill.Injecting || h.b.phaseAtCall["recover"] != drill.Healing {
+		t.Errorf("state file at apply %q, at recover %q; want Injecting, Healing", h.b.phaseAtCall["apply"], h.b.phaseAtCall["recover"])
+	}
+	if left := h.stateFiles(); len(left) != 0 {
+		t.Errorf("state files left after a clean drill: %d", len(left))
+	}
+	if res.ID != "d1" || res.Phase != drill.Done || !res.Healed || res.ExitCode() != drill.ExitGoalsMissed && res.ExitCode() != drill.ExitGoalsMet {
+		t.Errorf("result id %s phase %s healed %v exit %d", res.ID, res.Phase, res.Healed, res.ExitCode())
+	}
+	if res.Observed.Acked == 0 || res.Observed.Failed == 0 || res.Observed.AckedLost != 0 {
+		t.Errorf("observed acked %d failed %d lost %d; want writes failing only during the fault, none lost", res.Observed.Acked, res.Observed.Failed, res.Observed.AckedLost)
+	}
+	// Writes failed for the fake failover (0.15 s): that is the observed
+	// RTO.
+	if r := res.Observed.RTOSeconds; r == nil || *r < 0.14 || *r > 1 {
+		t.Errorf("observed RTO %v, want about the 0.15 s failover", r)
+	}
+	// The prediction is check's scenario for the topic: dc-c holds only
+	// followers of t, so the topic's RTO is the ISR shrink, and the RTT
+	// term says it was not measured.
+	p := res.Predicted
+	if p == nil || p.Scenario != "lose dc-c" || p.Error != "" || p.RTOSeconds == nil || len(p.RTOBreakdown) == 0 {
+		t.Fatalf("prediction %+v, want lose dc-c with the topic's RTO and its breakdown", p)
+	}
+	if p.RTOBreakdown[0].Name != "inter-DC round trip" {
+		t.Errorf("first RTO term %+v, want the inter-DC round trip", p.RTOBreakdown[0])
+	}
+	// Events carry the workload's figures once it runs.
+	h.mu.Lock()
+	last := h.events[len(h.events)-1]
+	h.mu.Unlock()
+	if last.Phase != drill.Done || last.Figures.Sent == 0 || last.Figures.Acked == 0 {
+		t.Errorf("last event %+v, want Done with the workload's figures", last)
+	}
+}
+
+// TestRunCancelledInEveryPhase: Ctrl-C in any phase leaves nothing
+// behind: before the injection nothing is injected and no state file is
+// left; from the injection on the fault is healed before Run returns.
+func TestRunCancelledInEveryPhase(t *testing.T) {
+	for _, phase := range drill.AllPhases() {
+		if phase == drill.Done {
+			continue
+		}
+		t.Run(string(phase), func(t *testing.T) {
+			h := newHarness(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			h.onPhase = func(p drill.Phase) {
+				if p == phase {
+					cancel()
+				}
+			}
+			f := drill.Fault{Kind: drill.Isolate, DC: "dc-a", Duration: 300 * time.Millisecond}
+			res, err := Run(ctx, h.options(f))
+			calls := h.b.Calls()
+			injected := phase.Index() >= drill.Injecting.Index()
+			switch {
+			case !injected:
+				if res != nil || err == nil || len(calls) != 0 {
+					t.Errorf("cancelled in %s: result %v, err %v, backend calls %v; want no result, an error, nothing injected", phase, res, err, calls)
+				}
+			default:
+				if res == nil || !res.Healed || !slices.Contains(calls, "recover") {
+					t.Fatalf("cancelled in %s: result %+v, err %v, calls %v; want healed", phase, res, err, calls)
+				}
+				if res.ExitCode() == drill.ExitNotHealed {
+					t.Errorf("exit %d after a heal", res.ExitCode())
+				}
+				if phase == drill.Holding && (res.Verdict != drill.Error || err == nil) {
+					t.Errorf("cancelled while holding: verdict %s, err %v; want error and the interruption", res.Verdict, err)
+				}
+			}
+			if left := h.stateFiles(); len(left) != 0 {
+				t.Errorf("state files left: %+v", left[0])
+			}
+		})
+	}
+}
+
+// TestRunFailingHeal: a heal that fails keeps the state file (phase
+// Healing) and says what is left; Resume from it heals once the backend
+// works again.
+func TestRunFailingHeal(t *testing.T) {
+	h := newHarness(t)
+	h.b.recoverErr = errors.New("firewall API unreachable")
+	f := drill.Fault{Kind: drill.Isolate, DC: "dc-a", Duration: 50 * time.Millisecond}
+	res, err := Run(context.Background(), h.options(f))
+	var nh *NotHealedError
+	if !errors.As(err, &nh) || res == nil || res.Healed || res.ExitCode() != drill.ExitNotHealed || len(res.Leftover) == 0 {
+		t.Fatalf("result %+v, err %v; want not healed, exit 3, the leftover named", res, err)
+	}
+	left := h.stateFiles()
+	if len(left) != 1 || left[0].Phase != drill.Healing {
+		t.Fatalf("%d state files (first: %+v), want the drill's, in phase Healing", len(left), left)
+	}
+	h.b.recoverErr = nil
+	res, err = Resume(context.Background(), left[0], ResumeOptions{StateDir: h.dir, Open: func(drill.Spec) (drill.Backend, error) { return h.b, nil }})
+	if err != nil || !res.Healed || res.Verdict != drill.Inconclusive {
+		t.Errorf("resume: %+v, %v; want healed, inconclusive", res, err)
+	}
+	if n := len(h.stateFiles()); n != 0 {
+		t.Errorf("%d state files after the resume healed", n)
+	}
+}
+
+// TestRunApplyFails: an injection that fails is still healed (it may have
+// half happened), and the drill is an error.
+func TestRunApplyFails(t *testing.T) {
+	h := newHarness(t)
+	h.b.applyErr = errors.New("permission denied")
+	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: time.Second}))
+	if err != nil || res.Verdict != drill.Error || !res.Healed || res.ExitCode() != drill.ExitNotRun {
+		t.Errorf("result %+v, err %v; want an error verdict, healed, exit 2", res, err)
+	}
+	if calls := h.b.Calls(); !slices.Equal(calls, []string{"apply", "recover"}) {
+		t.Errorf("calls %v", calls)
+	}
+}
+
+// TestRunPredictionFails: a prediction that cannot be made is reported in
+// the result, and the comparison says so rather than agreeing.
+func TestRunPredictionFails(t *testing.T) {
+	h := newHarness(t)
+	h.k.gatherErr = errors.New("no route to the cluster")
+	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: 100 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Predicted == nil || res.Predicted.Error == "" || res.Comparison.Status != drill.NoPrediction {
+		t.Errorf("prediction %+v, comparison %+v; want the failure reported", res.Predicted, res.Comparison)
+	}
+}
+
+// TestRunLatencyHasNoScenario: a latency fault is compared with the
+// latency budget, not with a scenario.
+func TestRunLatencyHasNoScenario(t *testing.T) {
+	h := newHarness(t)
+	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Latency, DC: "dc-a", Peer: "dc-b", Delay: 200 * time.Millisecond, Duration: 100 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Comparison
+	if res.Predicted != nil || c.Status != drill.NoScenario || !c.Agree || len(c.Points) != 1 {
+		t.Fatalf("predicted %+v, comparison %+v; want no scenario and one latency point", res.Predicted, c)
+	}
+	if p := c.Points[0]; p.What != "latency dc-a/dc-b" || !strings.Contains(p.Predicted, "over the fail budget 100ms") {
+		t.Errorf("point %+v, want dc-a/dc-b over the fail budget", p)
+	}
+}
+
+// TestResumeFromEveryPhase: another process takes a drill over from the
+// phase its state file recorded: it heals only a fault that may be in
+// place, waits for the ISR once the fault is gone, and removes the file.
+func TestResumeFromEveryPhase(t *testing.T) {
+	for _, phase := range append(drill.AllPhases(), "") {
+		name := string(phase)
+		if name == "" {
+			name = "older file without a phase"
+		}
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			st := &State{ID: "d1", PID: 999999, Started: time.Now(), Backend: h.b.Spec(), Topic: "t",
+				Fault: drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: time.Minute}, Phase: phase, Injected: time.Now()}
+			if err := st.Save(h.dir); err != nil {
+				t.Fatal(err)
+			}
+			var events []drill.Phase
+			res, err := Resume(context.Background(), st, ResumeOptions{StateDir: h.dir, Kafka: h.k,
+				Open:   func(drill.Spec) (drill.Backend, error) { return h.b, nil },
+				Events: func(e drill.Event) { events = append(events, e.Phase) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			healsFault := phase == "" || phase == drill.Injecting || phase == drill.Holding || phase == drill.Healing
+			if got := slices.Contains(h.b.Calls(), "recover"); got != healsFault {
+				t.Errorf("recover called %v, want %v", got, healsFault)
+			}
+			waits := healsFault || phase == drill.WaitingISR
+			if got := h.k.waits.Load() > 0; got != waits {
+				t.Errorf("waited for the ISR %v, want %v", got, waits)
+			}
+			if res.Verdict != drill.Inconclusive || !res.Healed || res.Phase != drill.Done || len(res.Notes) == 0 {
+				t.Errorf("result verdict %s healed %v phase %s notes %v", res.Verdict, res.Healed, res.Phase, res.Notes)
+			}
+			if events[len(events)-1] != drill.Done {
+				t.Errorf("events %v, want Done last", events)
+			}
+			if n := len(h.stateFiles()); n != 0 {
+				t.Errorf("%d state files left", n)
+			}
+		})
+	}
+}
+
+// TestResumeContinuesTheHold: an operator that resumes a drill in its
+// hold keeps the fault until the planned end, then heals.
+func TestResumeContinuesTheHold(t *testing.T) {
+	h := newHarness(t)
+	injected := time.Now().Add(-200 * time.Millisecond)
+	st := &State{ID: "d1", Backend: h.b.Spec(), Fault: drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: 500 * time.Millisecond},
+		Phase: drill.Holding, Injected: injected}
+	if err := st.Save(h.dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Resume(context.Background(), st, ResumeOptions{StateDir: h.dir, Continue: true, Open: func(drill.Spec) (drill.Backend, error) { return h.b, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if healed := time.Since(injected); healed < 500*time.Millisecond {
+		t.Errorf("healed %v after the injection, before the planned 500ms", healed)
+	}
+}
