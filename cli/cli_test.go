@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -13,12 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchctl/stretchctl/internal/golden"
 	"github.com/stretchctl/stretchctl/lab"
 	"github.com/stretchctl/stretchctl/lab/wan"
 	"github.com/stretchctl/stretchctl/probe"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func execute(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -118,32 +116,12 @@ func TestStatusText(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	writeStatus(&buf, s)
-	golden(t, "status.golden", buf.Bytes())
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Assert(t, "cli/status.golden", buf.Bytes())
 }
 
 func TestCheckOfflineExitCodesAndFormats(t *testing.T) {
 	ex := func(name, file string) string {
-		return filepath.Join("..", "rules", "testdata", "examples", name, file)
+		return golden.Path("examples", name, file)
 	}
 	good := []string{"--config", ex("20-well-configured", "stretch.yaml"), "--snapshot", ex("20-well-configured", "snapshot.json")}
 	bad := []string{"--config", ex("21-misconfigured", "stretch.yaml"), "--snapshot", ex("21-misconfigured", "snapshot.json")}
@@ -203,7 +181,7 @@ func TestCheckOfflineExitCodesAndFormats(t *testing.T) {
 // stale one is named and not used.
 func TestCheckLatencyMatrix(t *testing.T) {
 	ex := func(file string) string {
-		return filepath.Join("..", "rules", "testdata", "examples", "20-well-configured", file)
+		return golden.Path("examples", "20-well-configured", file)
 	}
 	cell := func(from, to string, ms float64) probe.Cell {
 		p := &probe.Percentiles{MinMs: ms, MeanMs: ms, P50Ms: ms, P99Ms: ms, MaxMs: ms}
@@ -251,7 +229,7 @@ func TestCheckLatencyMatrix(t *testing.T) {
 // TestDrillUsageErrors: bad drill input is refused with exit 2 and a
 // message naming the flag, before anything touches a cluster.
 func TestDrillUsageErrors(t *testing.T) {
-	cfg := filepath.Join("..", "rules", "testdata", "examples", "20-well-configured", "stretch.yaml")
+	cfg := golden.Path("examples", "20-well-configured", "stretch.yaml")
 	base := []string{"drill", "--config", cfg, "--state-dir", t.TempDir(), "--yes"}
 	tests := []struct {
 		name string

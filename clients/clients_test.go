@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/internal/golden"
 	"github.com/stretchctl/stretchctl/topology"
 )
 
 // mustParse parses a testdata file.
 func mustParse(t *testing.T, file string, kind topology.ClientKind, lib, version string) topology.ClientConfig {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", file))
+	data, err := os.ReadFile(golden.Path("clients", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -548,7 +549,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
-	c := config.Client{File: filepath.Join("testdata", "streams.properties"), Kind: config.KindStreams, Library: config.LibraryJava, DC: "dc-b"}
+	c := config.Client{File: "../testdata/clients/streams.properties", Kind: config.KindStreams, Library: config.LibraryJava, DC: "dc-b"}
 	cc, err := Load(c, "4.3.1")
 	if err != nil {
 		t.Fatal(err)
@@ -566,10 +567,10 @@ func TestLoad(t *testing.T) {
 		want   string // prefix of the error
 		notExt bool   // errors.Is(err, fs.ErrNotExist)
 	}{
-		{"missing file", config.Client{File: "testdata/absent.properties", Kind: config.KindProducer, Library: config.LibraryJava}, "testdata/absent.properties: open ", true},
-		{"directory", config.Client{File: "testdata", Kind: config.KindProducer, Library: config.LibraryJava}, "testdata: read ", false},
+		{"missing file", config.Client{File: "../testdata/clients/absent.properties", Kind: config.KindProducer, Library: config.LibraryJava}, "../testdata/clients/absent.properties: open ", true},
+		{"directory", config.Client{File: "../testdata/clients", Kind: config.KindProducer, Library: config.LibraryJava}, "../testdata/clients: read ", false},
 		{"no file", config.Client{Kind: config.KindProducer, Library: config.LibraryJava}, "client file is not set", false},
-		{"unknown library", config.Client{File: "testdata/producer.properties", Kind: config.KindProducer, Library: "kafkajs"}, `testdata/producer.properties: unknown client library "kafkajs"`, false},
+		{"unknown library", config.Client{File: "../testdata/clients/producer.properties", Kind: config.KindProducer, Library: "kafkajs"}, `../testdata/clients/producer.properties: unknown client library "kafkajs"`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,8 +36,8 @@ func mustLoad(t *testing.T, path string) *Config {
 }
 
 func TestLoadFull(t *testing.T) {
-	c := mustLoad(t, "testdata/full.yaml")
-	dir, err := filepath.Abs("testdata")
+	c := mustLoad(t, "../testdata/config/full.yaml")
+	dir, err := filepath.Abs("../testdata/config")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestLoadFull(t *testing.T) {
 		got  any
 		want any
 	}{
-		{"path", c.Path, "testdata/full.yaml"},
+		{"path", c.Path, "../testdata/config/full.yaml"},
 		{"name", c.Cluster.Name, "prod-stretch"},
 		{"bootstrap", c.Cluster.Bootstrap, []string{"10.0.1.5:9092", "10.0.2.5:9092", "[2001:db8::7]:9093"}},
 		{"kafkaVersion", c.Cluster.KafkaVersion, "4.3.1"},
@@ -95,8 +95,8 @@ func TestRoundTrip(t *testing.T) {
 		name string
 		file string
 	}{
-		{"full", "testdata/full.yaml"},
-		{"minimal", "testdata/minimal.yaml"},
+		{"full", "../testdata/config/full.yaml"},
+		{"minimal", "../testdata/config/minimal.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,7 +124,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
-	c := mustLoad(t, "testdata/minimal.yaml")
+	c := mustLoad(t, "../testdata/config/minimal.yaml")
 	d := Default()
 	tests := []struct {
 		name string
@@ -144,7 +144,7 @@ func TestDefaults(t *testing.T) {
 		{"Default topology", d.Topology, Topology{}},
 		{"parsed equals Default plus required fields", func() *Config {
 			want := Default()
-			want.Path = "testdata/minimal.yaml"
+			want.Path = "../testdata/config/minimal.yaml"
 			want.Cluster.Bootstrap = []string{"broker-1:9092"}
 			want.Topology.DCs = []string{"dc-a", "dc-b"}
 			return want
@@ -429,7 +429,7 @@ func TestSASLFormattingHidesSecrets(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	c := mustLoad(t, "testdata/full.yaml")
+	c := mustLoad(t, "../testdata/config/full.yaml")
 	b, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 // FuzzParse checks that Parse never panics and that every config it accepts
 // survives Marshal and a second Parse unchanged.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"testdata/full.yaml", "testdata/minimal.yaml", "testdata/invalid.yaml"} {
+	for _, name := range []string{"../testdata/config/full.yaml", "../testdata/config/minimal.yaml", "../testdata/config/invalid.yaml"} {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)

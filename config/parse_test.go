@@ -562,21 +562,21 @@ func TestFileLevelErrors(t *testing.T) {
 }
 
 func TestMultipleProblems(t *testing.T) {
-	_, err := Load("testdata/invalid.yaml")
+	_, err := Load("../testdata/config/invalid.yaml")
 	want := []string{
-		`testdata/invalid.yaml:2:3: cluster.bootstrapp: unknown field (did you mean "bootstrap"?)`,
-		`testdata/invalid.yaml:3:17: cluster.kafkaVersion: must be a dotted version like 4.3.1, got "four"`,
-		`testdata/invalid.yaml:4:12: cluster.timeout: must be a positive duration like 10s, got "0s"`,
-		`testdata/invalid.yaml:6:15: topology.dcs[1]: must be 1-32 lowercase letters, digits or dashes, not starting or ending with a dash, got "DC_B"`,
-		`testdata/invalid.yaml:6:21: topology.dcs[2]: duplicate DC "dc-a" (already listed as topology.dcs[0])`,
-		`testdata/invalid.yaml:7:20: topology.controllers.1: DC "dc-x" is not listed in topology.dcs`,
-		`testdata/invalid.yaml:9:8: goals.rpo: must be 0 or more acknowledged records, got -1`,
-		`testdata/invalid.yaml:10:8: goals.rto: must be a positive duration like 30s, got "-5s"`,
-		`testdata/invalid.yaml:12:11: goals.latency.warn: must not exceed fail (100ms), got "200ms"`,
-		`testdata/invalid.yaml:15:5: clients[0].file: required: path to the client properties file, relative to this file`,
-		`testdata/invalid.yaml:16:14: clients[0].library: must be one of java, sarama, librdkafka, franz-go, got "kafka-python"`,
-		`testdata/invalid.yaml:18:11: ignore[0].rule: must be an upper-case rule id like RPO-ACKS, got "rpo-acks"`,
-		`testdata/invalid.yaml:19:13: ignore[0].reason: required: say why the finding is ignored`,
+		`../testdata/config/invalid.yaml:2:3: cluster.bootstrapp: unknown field (did you mean "bootstrap"?)`,
+		`../testdata/config/invalid.yaml:3:17: cluster.kafkaVersion: must be a dotted version like 4.3.1, got "four"`,
+		`../testdata/config/invalid.yaml:4:12: cluster.timeout: must be a positive duration like 10s, got "0s"`,
+		`../testdata/config/invalid.yaml:6:15: topology.dcs[1]: must be 1-32 lowercase letters, digits or dashes, not starting or ending with a dash, got "DC_B"`,
+		`../testdata/config/invalid.yaml:6:21: topology.dcs[2]: duplicate DC "dc-a" (already listed as topology.dcs[0])`,
+		`../testdata/config/invalid.yaml:7:20: topology.controllers.1: DC "dc-x" is not listed in topology.dcs`,
+		`../testdata/config/invalid.yaml:9:8: goals.rpo: must be 0 or more acknowledged records, got -1`,
+		`../testdata/config/invalid.yaml:10:8: goals.rto: must be a positive duration like 30s, got "-5s"`,
+		`../testdata/config/invalid.yaml:12:11: goals.latency.warn: must not exceed fail (100ms), got "200ms"`,
+		`../testdata/config/invalid.yaml:15:5: clients[0].file: required: path to the client properties file, relative to this file`,
+		`../testdata/config/invalid.yaml:16:14: clients[0].library: must be one of java, sarama, librdkafka, franz-go, got "kafka-python"`,
+		`../testdata/config/invalid.yaml:18:11: ignore[0].rule: must be an upper-case rule id like RPO-ACKS, got "rpo-acks"`,
+		`../testdata/config/invalid.yaml:19:13: ignore[0].reason: required: say why the finding is ignored`,
 	}
 	got := problems(t, err)
 	if !reflect.DeepEqual(got, want) {

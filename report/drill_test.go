@@ -239,7 +239,7 @@ func TestDrillGolden(t *testing.T) {
 	for _, rr := range results {
 		for _, ff := range formats {
 			t.Run(rr.name+"/"+string(ff.f), func(t *testing.T) {
-				golden(t, fmt.Sprintf("drill.%s.%s.golden", rr.name, ff.ext), renderDrill(t, rr.r(), ff.f, Options{}))
+				assertGolden(t, fmt.Sprintf("drill.%s.%s", rr.name, ff.ext), renderDrill(t, rr.r(), ff.f, Options{}))
 			})
 		}
 	}

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -15,10 +12,9 @@ import (
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
+	"github.com/stretchctl/stretchctl/internal/golden"
 	"github.com/stretchctl/stretchctl/rules"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func ptr[T any](v T) *T { return &v }
 
@@ -141,24 +137,9 @@ func render(t *testing.T, r *rules.Report, f Format, o Options) []byte {
 	return buf.Bytes()
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func assertGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Assert(t, "report/"+name+".golden", got)
 }
 
 func TestGolden(t *testing.T) {
@@ -179,7 +160,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			golden(t, tt.file, render(t, sampleReport(), tt.format, tt.opts))
+			assertGolden(t, tt.file, render(t, sampleReport(), tt.format, tt.opts))
 		})
 	}
 }
@@ -194,7 +175,7 @@ func TestGoldenEmpty(t *testing.T) {
 	for _, f := range Formats() {
 		t.Run(string(f), func(t *testing.T) {
 			ext := map[Format]string{Text: "txt", JSON: "json", JUnit: "junit.xml", SARIF: "sarif", Markdown: "md"}[f]
-			golden(t, "empty."+ext, render(t, emptyReport(), f, Options{}))
+			assertGolden(t, "empty."+ext, render(t, emptyReport(), f, Options{}))
 		})
 	}
 }

@@ -1,9 +1,7 @@
 package rules
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,12 +12,11 @@ import (
 	"time"
 
 	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/internal/golden"
 	"github.com/stretchctl/stretchctl/topology"
 )
 
-var update = flag.Bool("update", false, "rewrite fixtures and golden files")
-
-// The fixtures under testdata/examples are written from these compact
+// The fixtures under the module's testdata/examples are written from these compact
 // specs by `go test ./rules -update`; the tests read the files, so a
 // fixture can also be edited by hand and kept.
 type exTopic struct {
@@ -315,7 +312,7 @@ func loadExample(t *testing.T, dir string) *Input {
 }
 
 func writeFixture(t *testing.T, e example) {
-	dir := filepath.Join("testdata", "examples", e.dir)
+	dir := golden.Path("examples", e.dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -344,26 +341,16 @@ func must(t *testing.T, err error) {
 func TestExamplesGolden(t *testing.T) {
 	for _, e := range examples() {
 		t.Run(e.dir, func(t *testing.T) {
-			if *update {
+			if golden.Update() {
 				writeFixture(t, e)
 			}
-			dir := filepath.Join("testdata", "examples", e.dir)
+			dir := golden.Path("examples", e.dir)
 			rep, err := Evaluate(loadExample(t, dir))
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, _ := rep.JSON()
-			golden := filepath.Join(dir, "report.golden.json")
-			if *update {
-				must(t, os.WriteFile(golden, append(got, '\n'), 0o644))
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test ./rules -update writes it)", err)
-			}
-			if !bytes.Equal(append(got, '\n'), want) {
-				t.Errorf("report differs from %s (go test ./rules -update rewrites it); got:\n%s", golden, got)
-			}
+			golden.AssertFile(t, filepath.Join(dir, "report.json.golden"), append(got, '\n'))
 		})
 	}
 }
@@ -409,7 +396,7 @@ func TestWorkedExamples(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
-			rep, err := Evaluate(loadExample(t, filepath.Join("testdata", "examples", tt.dir)))
+			rep, err := Evaluate(loadExample(t, golden.Path("examples", tt.dir)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -438,7 +425,7 @@ func TestEveryRuleFiresAndStaysSilent(t *testing.T) {
 	fired := map[string]int{}
 	n := 0
 	for _, e := range examples() {
-		rep, err := Evaluate(loadExample(t, filepath.Join("testdata", "examples", e.dir)))
+		rep, err := Evaluate(loadExample(t, golden.Path("examples", e.dir)))
 		if err != nil {
 			t.Fatal(err)
 		}
