@@ -5,7 +5,7 @@ BIN      := bin/stretchctl
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PKGS     := ./...
 
-.PHONY: all build test unit lint deps demo bench clean
+.PHONY: all build test unit lint deps demo bench clean generate
 
 all: build
 
@@ -27,6 +27,12 @@ lint:
 # packages that start a lab must not compete for the CPU (latency checks).
 test: deps lint
 	$(GO) test -p 1 -count=1 -timeout 25m $(PKGS)
+
+# generate rewrites the DeepCopy methods of the CRD-safe config types with
+# the controller-gen that scripts/envtest.sh builds (a test checks they are
+# current).
+generate:
+	$$(bash scripts/envtest.sh)/bin/controller-gen object paths=./config
 
 # Only the fast, lab-free tests.
 unit:

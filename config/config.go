@@ -8,7 +8,10 @@
 // lists every Problem with file, line, column and dotted field path.
 //
 // The types carry both json and yaml tags with identical camelCase names so
-// that a Kubernetes CRD spec can embed Config unchanged.
+// that a Kubernetes CRD spec can embed Config unchanged: maps have string
+// keys, durations are strings, and DeepCopy methods are generated
+// (zz_generated.deepcopy.go, `make generate`). The package imports no
+// Kubernetes package; the markers below are read by controller-gen only.
 //
 // A small stretch.yaml (everything not shown has a default or is optional):
 //
@@ -23,6 +26,8 @@
 //
 // Relative paths in the file (client configs, TLS files, the SASL password
 // file) are resolved against the directory of the config file.
+//
+// +kubebuilder:object:generate=true
 package config
 
 import (
@@ -80,7 +85,7 @@ type TLS struct {
 	ServerName         string `json:"serverName,omitempty" yaml:"serverName,omitempty"`
 	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty" yaml:"insecureSkipVerify,omitempty"`
 
-	dir string
+	dir string `json:"-" yaml:"-"`
 }
 
 // CAPath returns CAFile resolved against the config file's directory, or "" if unset.
@@ -93,6 +98,8 @@ func (t TLS) CertPath() string { return resolve(t.dir, t.CertFile) }
 func (t TLS) KeyPath() string { return resolve(t.dir, t.KeyFile) }
 
 // Mechanism is a SASL mechanism name, always upper case after parsing.
+//
+// +kubebuilder:validation:Enum=PLAIN;SCRAM-SHA-256;SCRAM-SHA-512
 type Mechanism string
 
 // The SASL mechanisms stretchctl supports.
@@ -109,7 +116,7 @@ type SASL struct {
 	PasswordFile string    `json:"passwordFile,omitempty" yaml:"passwordFile,omitempty"`
 	PasswordEnv  string    `json:"passwordEnv,omitempty" yaml:"passwordEnv,omitempty"`
 
-	dir string
+	dir string `json:"-" yaml:"-"`
 }
 
 // Topology maps brokers, controllers and ZooKeeper nodes to data centers.
@@ -217,6 +224,8 @@ func (g Goals) LatencyBudget(a, b string) (warn, fail time.Duration) {
 }
 
 // ClientKind says what a client config is used for.
+//
+// +kubebuilder:validation:Enum=producer;consumer;streams
 type ClientKind string
 
 // The client kinds stretchctl knows.
@@ -227,6 +236,8 @@ const (
 )
 
 // Library names the Kafka client library a client config is written for.
+//
+// +kubebuilder:validation:Enum=java;sarama;librdkafka;franz-go
 type Library string
 
 // The client libraries stretchctl knows.
@@ -245,7 +256,7 @@ type Client struct {
 	Library Library    `json:"library,omitempty" yaml:"library"`
 	DC      string     `json:"dc,omitempty" yaml:"dc,omitempty"`
 
-	dir string
+	dir string `json:"-" yaml:"-"`
 }
 
 // setDefaults is called by the decoder on every new list element.

@@ -12,6 +12,9 @@ import (
 
 // Duration is a time.Duration written as a string with a unit ("30s",
 // "250ms") in YAML and JSON; a bare number is rejected.
+//
+// +kubebuilder:validation:Type=string
+// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
 type Duration struct {
 	time.Duration
 }
