@@ -46,7 +46,9 @@ func newDrillCmd(io IO, version string) *cobra.Command {
   1. preflight: the cluster must be healthy (no under-replicated or offline
      partitions, a quorum leader, voters caught up) unless --force; the
      topic must exist; the prediction of ` + "`stretchctl check`" + ` for the same
-     scenario is taken; you confirm on the cluster id (--yes for automation);
+     scenario is taken, restricted to --topic, with the inter-DC round
+     trip from --latency-matrix or the probe agents' topic (as check); you
+     confirm on the cluster id (--yes for automation);
   2. a ledger workload writes to --topic: every record carries its
      producer, partition and sequence number; every acknowledgement is
      recorded with its offset and time. Producer settings come from

@@ -1,6 +1,11 @@
 // Package cli builds stretchctl's command tree. Commands are constructed
 // per run (no package-level state) and write to the injected writers;
 // main maps the returned error to an exit code with ExitCode.
+//
+// A command translates its flags into options, calls the engine (advise
+// for checks, chaos for drills, probe and lab) and renders what it
+// returns. It holds no pipeline logic of its own: the TUI and the
+// operator call the same engine and must get the same answers.
 package cli
 
 import (

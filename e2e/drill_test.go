@@ -19,6 +19,7 @@ import (
 	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/lab"
 	"github.com/stretchctl/stretchctl/probe"
+	"github.com/stretchctl/stretchctl/rules"
 )
 
 // drillArgs are the settings every drill test shares: a short steady
@@ -274,9 +275,26 @@ func TestDrillOn3DCLab(t *testing.T) {
 		"--replica-assignment", "1:2:3,2:3:1,3:1:2,1:3:2,2:1:3,3:2:1", "--config", "min.insync.replicas=2")
 	stateDir := t.TempDir()
 	t.Cleanup(func() { run(t, bin, "drill", "recover", "--state-dir", stateDir, "--force"); healLab(t, bin, l) })
+	// The inter-DC round trips, measured from dc-a by a one-shot probe:
+	// the drill's prediction takes them like check does.
+	matrix := filepath.Join(t.TempDir(), "matrix.json")
+	writeFile(t, matrix, mustRun(t, bin, "lab", "exec", "dc-a", "--dir", l.Dir, "--", bin, "probe", "--config", l.ConfigPath(), "--duration", "5s", "--format", "json"))
+	checkOut, errOut, code := run(t, bin, "check", "--config", l.ConfigPath(), "--latency-matrix", matrix, "--format", "json")
+	var rep rules.Report
+	if err := json.Unmarshal([]byte(checkOut), &rep); err != nil {
+		t.Fatalf("check: exit %d, %v\n%s", code, err, errOut)
+	}
+	var checkRTO *float64
+	for _, s := range rep.Scenarios {
+		for _, ti := range s.Topics {
+			if s.Name == "lose dc-a" && ti.Topic == "ledger-111" {
+				checkRTO = ti.PredictedRTOSeconds
+			}
+		}
+	}
 	htmlPath := filepath.Join(t.TempDir(), "drill.html")
 	res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, "--topic", "ledger-111", "--fault", "kill", "--dc", "dc-a",
-		"--duration", "20s", "--rate", "1000", "--report", "html="+htmlPath))
+		"--duration", "20s", "--rate", "1000", "--report", "html="+htmlPath, "--latency-matrix", matrix))
 	if !res.Healed {
 		t.Fatalf("not healed: exit %d %v\n%s", code, res.Leftover, errOut)
 	}
@@ -286,6 +304,15 @@ func TestDrillOn3DCLab(t *testing.T) {
 	p := res.Predicted
 	if p == nil || p.RTOSeconds == nil || p.WriteUnavailable != 0 || p.AckedLossPossible != 0 {
 		t.Fatalf("prediction %+v, want writes continue with a bounded RTO and no loss", p)
+	}
+	// The prediction is check's for the drill's own topic, and it
+	// includes the measured round trip (10 ms configured).
+	if checkRTO == nil || *checkRTO != *p.RTOSeconds {
+		t.Errorf("predicted RTO %v, check's for ledger-111 in lose dc-a %v: want the same", *p.RTOSeconds, checkRTO)
+	}
+	if len(p.RTOBreakdown) == 0 || p.RTOBreakdown[0].Name != "inter-DC round trip" || p.RTOBreakdown[0].Seconds < 0.008 ||
+		p.RTOBreakdown[0].Seconds > 0.015 || !strings.Contains(p.RTOBreakdown[0].Note, matrix) {
+		t.Errorf("RTO breakdown %+v, want the measured ~10 ms round trip from %s first", p.RTOBreakdown, matrix)
 	}
 	if res.Observed.RTOSeconds == nil {
 		t.Fatalf("writes did not resume during the fault")

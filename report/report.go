@@ -1,8 +1,10 @@
 // Package report renders a rules.Report for people and for CI: aligned
 // text for a terminal, the report's own JSON, JUnit XML and SARIF 2.1.0
-// for CI systems, and Markdown for a pull-request comment.
+// for CI systems, and Markdown for a pull-request comment; and a
+// drill.Result as text, JSON, Markdown or self-contained HTML.
 //
-// It only formats: it evaluates nothing (the verdict, counts and goals
+// It imports only the nouns it renders (rules, drill), never Kafka,
+// Kubernetes or netlink packages. It only formats: it evaluates nothing (the verdict, counts and goals
 // come from the report as rules made it) and does no I/O besides writing
 // to the writer it is given. It never inspects the terminal either; the
 // caller decides whether text is coloured (Options.Color).
