@@ -54,7 +54,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"exec without --", []string{"lab", "exec", "dc-a", "true", "--dir", empty}, ExitAssess, "usage: stretchctl lab exec DC -- CMD"},
 		{"unknown flag", []string{"lab", "up", "--brokers", "3"}, ExitAssess, "unknown flag: --brokers"},
 		{"unknown topology", []string{"lab", "up", "--topology", "4dc", "--dir", empty}, ExitAssess, `unknown topology "4dc"`},
-		{"malformed latency at up", []string{"lab", "up", "--latency", "dc-a/dc-b=soon", "--dir", empty}, ExitAssess, `--latency: latency spec item "dc-a/dc-b=soon"`},
+		{"malformed latency at up", []string{"lab", "up", "--latency", "dc-a/dc-b=soon", "--dir", empty}, ExitAssess, `latency spec item "dc-a/dc-b=soon"`},
 		{"unknown site in latency at up", []string{"lab", "up", "--topology", "2dc", "--latency", "dc-a/dc-c=5ms", "--dir", empty}, ExitAssess, `unknown site "dc-c"`},
 		{"heal DC and --all", []string{"lab", "heal", "dc-a", "--all", "--dir", empty}, ExitAssess, "not both"},
 		{"invalid config names file, line, field", []string{"config", "validate", "-c", bad}, ExitAssess, bad + ":3:12: cluster.timeout:"},

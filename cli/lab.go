@@ -85,7 +85,7 @@ operator's site where stretchctl runs):
 				return err
 			}
 			if _, err := l.Up(cmd.Context(), up); err != nil {
-				return exitErr(ExitAssess, err)
+				return exitErr(ExitAssess, labHint(err, l.Dir))
 			}
 			fmt.Fprintf(o.io.Out, "lab is up; config: %s\n", l.ConfigPath())
 			return nil
@@ -117,7 +117,7 @@ func newLabStatusCmd(o *labOptions) *cobra.Command {
 			}
 			s, err := l.Status(cmd.Context())
 			if err != nil {
-				return exitErr(ExitAssess, err)
+				return exitErr(ExitAssess, labHint(err, l.Dir))
 			}
 			if format == "json" {
 				enc := json.NewEncoder(o.io.Out)
@@ -267,7 +267,7 @@ Sites in link specs are the DCs and "ops", the operator's site.`,
 				if len(added) > 0 {
 					return exitErr(ExitAssess, fmt.Errorf("%w (the fault is recorded: `stretchctl lab heal` undoes it)", err))
 				}
-				return exitErr(ExitAssess, err)
+				return exitErr(ExitAssess, labHint(err, l.Dir))
 			}
 			for _, f := range added {
 				fmt.Fprintf(o.io.Out, "injected: %s\n", f)
@@ -318,7 +318,7 @@ Exit code 3 when something could not be healed.`,
 				}
 			}
 			if rep == nil {
-				return exitErr(ExitAssess, err) // nothing was attempted
+				return exitErr(ExitAssess, labHint(err, l.Dir)) // nothing was attempted
 			}
 			return exitErr(ExitNotHealed, err)
 		},
@@ -345,4 +345,15 @@ func newLabRouterCmd(o *labOptions) *cobra.Command {
 			return lab.RunRouter(cmd.Context(), dir, log)
 		},
 	}
+}
+
+// labHint adds the command that helps to an error of the lab.
+func labHint(err error, dir string) error {
+	switch {
+	case errors.Is(err, lab.ErrNoLab):
+		return fmt.Errorf("%w (start one with `stretchctl lab up --dir %s`)", err, dir)
+	case errors.Is(err, lab.ErrLabUp):
+		return fmt.Errorf("%w; run `stretchctl lab down --dir %s` first", err, dir)
+	}
+	return err
 }

@@ -53,11 +53,11 @@ func CacheDir() string {
 // Central with Maven, into the cache. It is a no-op when already cached.
 func FetchKafka(ctx context.Context, version string, progress func(string, ...any)) (Distribution, error) {
 	if !versionRE.MatchString(version) {
-		return Distribution{}, fmt.Errorf("--kafka-version %q: want a release like %s", version, DefaultKafkaVersion)
+		return Distribution{}, fmt.Errorf("Kafka version %q: want a release like %s", version, DefaultKafkaVersion)
 	}
 	d := Distribution{Version: version, Libs: filepath.Join(CacheDir(), "kafka-"+version, "libs")}
 	if major := d.Major(); major < 3 {
-		return Distribution{}, fmt.Errorf("--kafka-version %s: the lab needs KRaft, available from 3.x", version)
+		return Distribution{}, fmt.Errorf("Kafka version %s: the lab needs KRaft, available from 3.x", version)
 	}
 	if exists(filepath.Join(d.Libs, ".complete")) {
 		return d, nil

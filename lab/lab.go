@@ -51,6 +51,9 @@ type Lab struct {
 // ErrNoLab is returned when the directory holds no lab.
 var ErrNoLab = errors.New("no lab")
 
+// ErrLabUp is returned by Up when the directory holds a lab already.
+var ErrLabUp = errors.New("a lab is already up")
+
 // DefaultDir is the state directory used when none is given.
 func DefaultDir() string {
 	if d := os.Getenv("STRETCHCTL_LAB_DIR"); d != "" {
@@ -98,7 +101,7 @@ func (l *Lab) ConfigPath() string { return filepath.Join(l.Dir, "stretch.yaml") 
 func (l *Lab) State() (*State, error) {
 	st, err := loadState(l.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s (start one with `stretchctl lab up --dir %s`)", ErrNoLab, l.Dir, l.Dir)
+		return nil, fmt.Errorf("%w in %s", ErrNoLab, l.Dir)
 	}
 	return st, err
 }
@@ -120,14 +123,14 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	var rules []LinkRule
 	if o.Latency != "" {
 		if rules, err = ParseLinkSpec(FaultLatency, o.Latency, layout.Sites()); err != nil {
-			return nil, fmt.Errorf("--latency: %w", err)
+			return nil, err
 		}
 	}
 	network := NetworkNamespaces
 	if o.Loopback || os.Geteuid() != 0 {
 		network = NetworkLoopback
 		if o.Latency != "" {
-			return nil, errors.New("--latency needs network namespaces: run as root (or with CAP_NET_ADMIN) and without --loopback")
+			return nil, errors.New("latency needs network namespaces: run as root (or with CAP_NET_ADMIN), not on loopback addresses")
 		}
 	}
 	java, err := javaBin()
@@ -141,8 +144,7 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	}
 	defer release()
 	if old, err := loadState(l.Dir); err == nil {
-		return nil, fmt.Errorf("a lab is already up in %s (created %s, %s); run `stretchctl lab down --dir %s` first",
-			l.Dir, old.Created.Format(time.RFC3339), old.Topology, l.Dir)
+		return nil, fmt.Errorf("%w in %s (created %s, %s)", ErrLabUp, l.Dir, old.Created.Format(time.RFC3339), old.Topology)
 	}
 	dist, err := FetchKafka(ctx, o.KafkaVersion, l.progress)
 	if err != nil {

@@ -354,7 +354,7 @@ func (l *Lab) Exec(dc string, argv []string) error {
 		return err
 	}
 	if len(argv) == 0 {
-		return errors.New("no command given: use `stretchctl lab exec DC -- CMD [ARGS...]`")
+		return errors.New("no command given")
 	}
 	path, err := st.namespacePath(dc)
 	if err != nil {

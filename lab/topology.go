@@ -84,7 +84,7 @@ type Layout struct {
 // brokers gets a controller-only node.
 func BuildLayout(t Topology, perDC int) (Layout, error) {
 	if perDC < 1 || perDC > 9 {
-		return Layout{}, fmt.Errorf("--brokers-per-dc must be between 1 and 9, got %d", perDC)
+		return Layout{}, fmt.Errorf("brokers per DC must be between 1 and 9, got %d", perDC)
 	}
 	var l Layout
 	id := int32(0)

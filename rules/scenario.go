@@ -231,7 +231,7 @@ func (m *model) predictRTO(x int, leaderInX, followerInX bool) (float64, []RTOTe
 		terms = append(terms, RTOTerm{Name: name, Seconds: round(s), Note: note})
 	}
 	if !measured {
-		add("inter-DC round trip", 0, "not measured; run `stretchctl probe` to include it")
+		add("inter-DC round trip", 0, "not measured: probe agents in every DC or a latency matrix include it")
 	} else {
 		add("inter-DC round trip", rttS, "worst measured: "+m.in.RTTSource)
 	}
