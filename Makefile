@@ -9,8 +9,11 @@ PKGS     := ./...
 
 all: build
 
+# stretchctl is pure Go; its librdkafka helper (drills with
+# --producer-library librdkafka) needs cgo and sits next to it.
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/stretchctl
+	CGO_ENABLED=1 $(GO) build -o $(dir $(BIN))stretchctl-rdkafka ./cmd/stretchctl-rdkafka
 
 # deps installs what the tests need on a fresh Debian machine: Java and
 # Maven for the lab's Kafka (its jars come from Maven Central on first use),

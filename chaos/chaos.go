@@ -116,15 +116,21 @@ type WorkloadSpec struct {
 	Topic     string
 	Producers int
 	Rate      int
-	Producer  probe.Producer
-	// Dial opens the producers' connections (nil: from here).
-	Dial drill.Dialer
+	// Client is the library the producers run on, its version and the
+	// settings it is given.
+	Client probe.ClientSpec
+	// Place puts the producers in their DC (nil: here).
+	Place drill.Placement
+	// Progress reports first-use work (fetching the Java client).
+	Progress func(format string, args ...any)
 }
 
 // LedgerRun is a running workload (probe.LedgerRun).
 type LedgerRun interface {
 	// Ledger is the ledger so far (complete after Stop).
 	Ledger() *probe.Ledger
+	// Info says which library and version write it.
+	Info() probe.LibraryInfo
 	Counts() probe.LedgerCounts
 	// Stop ends sending, waits up to wait for answers in flight and
 	// returns the ledger.
@@ -156,15 +162,16 @@ func (k liveKafka) ReadBack(ctx context.Context, l *probe.Ledger) (map[probe.Rec
 	return probe.ReadBack(ctx, k.cfg.Cluster, k.opts(), l, time.Minute)
 }
 
-// saramaWorkload is the ledger on sarama.
-type saramaWorkload struct {
+// libraryWorkload is the ledger on the real client library (probe).
+type libraryWorkload struct {
 	cluster config.Cluster
 	log     *slog.Logger
 }
 
-func (w saramaWorkload) Start(ctx context.Context, s WorkloadSpec) (LedgerRun, error) {
+func (w libraryWorkload) Start(ctx context.Context, s WorkloadSpec) (LedgerRun, error) {
 	run, err := probe.StartLedger(ctx, w.cluster, probe.LedgerOptions{
-		Options: probe.Options{Log: w.log, Dial: s.Dial}, Topic: s.Topic, Producers: s.Producers, Rate: s.Rate, Producer: s.Producer,
+		Options: probe.Options{Log: w.log, Dial: s.Place.Dial}, Topic: s.Topic, Producers: s.Producers, Rate: s.Rate,
+		Client: s.Client, StartProcess: s.Place.Start, Progress: s.Progress,
 	})
 	if err != nil {
 		return nil, err

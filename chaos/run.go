@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,7 @@ type runner struct {
 	work    Workload
 	backend drill.Backend
 	prod    producer
-	dial    drill.Dialer
+	place   drill.Placement
 
 	state      *State
 	healFailed bool
@@ -95,17 +96,17 @@ func newRunner(o Options) (*runner, error) {
 		if !ok {
 			return nil, &OptionError{OptProducerDC, fmt.Errorf("the %s backend cannot place the producers in a DC (the lab backend can): run the drill where the producers should be", r.backend.Name())}
 		}
-		dial, err := placer.DialerIn(o.ProducerDC)
+		place, err := placer.PlaceIn(o.ProducerDC)
 		if err != nil {
 			return nil, &OptionError{OptProducerDC, err}
 		}
-		r.dial = dial
+		r.place = place
 	}
 	if r.kafka == nil {
 		r.kafka = liveKafka{cfg: cfg, log: o.Log}
 	}
 	if r.work == nil {
-		r.work = saramaWorkload{cluster: cfg.Cluster, log: o.Log}
+		r.work = libraryWorkload{cluster: cfg.Cluster, log: o.Log}
 	}
 	return r, nil
 }
@@ -234,9 +235,8 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 		Timeline: []drill.Second{},
 		Phase:    drill.Preflight,
 	}
-	for _, s := range r.prod.settings.Settings() {
-		res.Workload.Settings = append(res.Workload.Settings, drill.Setting{Name: s[0], Value: s[1], Origin: s[2]})
-	}
+	res.Workload.Settings = r.prod.settingsRows()
+	res.Workload.Library = string(r.prod.library)
 
 	if err := r.enter(drill.Predicting, fmt.Sprintf("predict: check's scenario for %s on %s", f, o.Topic)); err != nil {
 		return nil, err
@@ -266,11 +266,14 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 		return nil, fmt.Errorf("nothing injected: %w", err)
 	}
 	dropState := func() { _ = r.state.Remove(o.StateDir) }
-	run, err := r.work.Start(ctx, WorkloadSpec{Topic: o.Topic, Producers: o.Producers, Rate: o.Rate, Producer: r.prod.settings, Dial: r.dial})
+	run, err := r.work.Start(ctx, WorkloadSpec{Topic: o.Topic, Producers: o.Producers, Rate: o.Rate,
+		Client: probe.ClientSpec{Library: r.prod.library, Version: r.prod.version, Settings: r.prod.apply}, Place: r.place,
+		Progress: func(format string, args ...any) { r.emit(fmt.Sprintf(format, args...)) }})
 	if err != nil {
 		dropState()
 		return nil, fmt.Errorf("ledger workload: %w", err)
 	}
+	r.describeLibrary(res, run.Info())
 	r.mu.Lock()
 	r.ledger = run
 	r.mu.Unlock()
@@ -282,7 +285,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 		return run.Stop(wait)
 	}
 	res.Phases.Started = run.Ledger().Start.UTC()
-	stopWait := min(max(r.prod.settings.DeliveryTimeout, 5*time.Second), 30*time.Second)
+	stopWait := min(max(r.prod.deliveryTimeout, 5*time.Second), 30*time.Second)
 	if !sleepCtx(ctx, o.Steady) {
 		stopWorkload(0)
 		dropState()
@@ -393,6 +396,21 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 		return res, fmt.Errorf("drill interrupted (the fault was healed): %w", ctx.Err())
 	}
 	return res, nil
+}
+
+// describeLibrary puts the library that ran, its version and what it made
+// of the settings into the result.
+func (r *runner) describeLibrary(res *drill.Result, info probe.LibraryInfo) {
+	w := &res.Workload
+	w.Library, w.LibraryVersion = string(info.Library), info.Version
+	switch {
+	case info.Requested == "":
+		w.VersionNote = fmt.Sprintf("no version given: %s %s, the newest this stretchctl supports", info.Library, info.Version)
+	case info.Requested != info.Version:
+		w.VersionNote = fmt.Sprintf("%s %s asked for; this stretchctl links %s %s, which ran", info.Library, info.Requested, info.Library, info.Version)
+	}
+	w.Applied = info.Applied
+	w.Rejected = append(slices.Clone(r.prod.skipped), info.Rejected...)
 }
 
 // saveNote notes a state file that could not be written: the drill goes

@@ -89,7 +89,7 @@ func (b *fakeBackend) Recover(ctx context.Context, f drill.Fault) error {
 	return nil
 }
 
-func (b *fakeBackend) DialerIn(dc string) (drill.Dialer, error) { return nil, nil }
+func (b *fakeBackend) PlaceIn(dc string) (drill.Placement, error) { return drill.Placement{}, nil }
 
 func (b *fakeBackend) Calls() []string {
 	b.mu.Lock()
@@ -185,6 +185,10 @@ func (r *fakeRun) write(b *fakeBackend) {
 }
 
 func (r *fakeRun) Ledger() *probe.Ledger { return r.l }
+
+func (r *fakeRun) Info() probe.LibraryInfo {
+	return probe.LibraryInfo{Library: config.LibraryJava, Version: "4.3.1", Applied: []string{"acks=all"}}
+}
 
 func (r *fakeRun) Counts() probe.LedgerCounts {
 	r.mu.Lock()

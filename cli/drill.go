@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 
 	"os"
 	"strings"
@@ -25,12 +26,13 @@ type drillOptions struct {
 	config, fault, dc, peer, backend, topic, format string
 	labDir, stateDir                                string
 	producerFile, producerLibrary, producerDC       string
+	producerVersion                                 string
 	acks, idempotence                               string
 	latencyMatrix, latencyTopic                     string
 	delay, duration, steady                         time.Duration
 	loss                                            float64
 	rate, producers                                 int
-	yes, force                                      bool
+	yes, force, libraryChanged                      bool
 	reports, execInject, execHeal                   []string
 	kubeconfig, namespace, zoneLabel                string
 	targetNamespaces, podLabels                     []string
@@ -81,7 +83,10 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
   stretchctl drill --fault latency --dc dc-a --peer dc-b --delay 50ms --topic drill --report html=drill.html
   stretchctl drill --backend chaos-mesh --namespace kafka --pod-label app=kafka --fault kill --dc zone-a --topic drill`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), io, version) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.libraryChanged = cmd.Flags().Changed("producer-library")
+			return o.run(cmd.Context(), io, version)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.config, "config", "c", defaultConfigPath(), "stretch.yaml to read")
@@ -96,7 +101,8 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	f.IntVar(&o.rate, "rate", 1000, "records per second, all producers together")
 	f.IntVar(&o.producers, "producers", 4, "number of producers, each with its own connections (more give a finer RTO resolution)")
 	f.StringVar(&o.producerFile, "producer-file", "", "producer .properties whose settings the workload uses")
-	f.StringVar(&o.producerLibrary, "producer-library", "java", "library of --producer-file (java, sarama, librdkafka, franz-go): its defaults apply")
+	f.StringVar(&o.producerLibrary, "producer-library", "java", "client library the producers run on (java, librdkafka, franz-go, sarama); --producer-file is written for it (default: the file's entry in stretch.yaml's clients, else java)")
+	f.StringVar(&o.producerVersion, "producer-version", "", "version of that library (kafka-clients 3.9.1, ...; default: the file's entry in stretch.yaml's clients, else the newest supported)")
 	f.StringVar(&o.producerDC, "producer-dc", "", "run the producers inside this DC (lab backend)")
 	f.StringVar(&o.acks, "acks", "", "override acks (all, 1, 0)")
 	f.StringVar(&o.idempotence, "idempotence", "", "override enable.idempotence (true, false)")
@@ -144,9 +150,18 @@ func (o *drillOptions) run(ctx context.Context, io IO, version string) error {
 	if err != nil {
 		return exitErr(ExitAssess, err)
 	}
+	library, version := o.producerLibrary, o.producerVersion
+	if cl, ok := clientEntry(c, o.producerFile); ok {
+		if !o.libraryChanged {
+			library = string(cl.Library)
+		}
+		if version == "" {
+			version = cl.Version
+		}
+	}
 	dopts := chaos.Options{
 		Config: c, BackendSpec: spec, Fault: fault, Topic: o.topic,
-		Producer:   chaos.ProducerSpec{File: o.producerFile, Library: config.Library(o.producerLibrary), Acks: o.acks, Idempotence: o.idempotence},
+		Producer:   chaos.ProducerSpec{File: o.producerFile, Library: config.Library(library), Version: version, Acks: o.acks, Idempotence: o.idempotence},
 		ProducerDC: o.producerDC, Producers: o.producers, Rate: o.rate, Steady: o.steady, Force: o.force, StateDir: o.stateDir,
 		LatencyMatrixFile: o.latencyMatrix, LatencyTopic: o.latencyTopic,
 		Log: io.Log, Tool: "stretchctl", Version: version,
@@ -190,6 +205,23 @@ func (o *drillOptions) run(ctx context.Context, io IO, version string) error {
 		return &ExitError{Code: ExitViolated, Err: errors.New("goals missed")}
 	}
 	return nil
+}
+
+// clientEntry is the entry of stretch.yaml's clients for a producer file.
+func clientEntry(c *config.Config, file string) (config.Client, bool) {
+	if file == "" {
+		return config.Client{}, false
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return config.Client{}, false
+	}
+	for _, cl := range c.Clients {
+		if cl.Kind == config.KindProducer && cl.Path() == abs {
+			return cl, true
+		}
+	}
+	return config.Client{}, false
 }
 
 // runError names the flag behind an error of a drill that did not start.

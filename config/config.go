@@ -254,7 +254,12 @@ type Client struct {
 	File    string     `json:"file,omitempty" yaml:"file"`
 	Kind    ClientKind `json:"kind,omitempty" yaml:"kind"`
 	Library Library    `json:"library,omitempty" yaml:"library"`
-	DC      string     `json:"dc,omitempty" yaml:"dc,omitempty"`
+	// Version is the library's release the client runs (kafka-clients
+	// 3.9.1, librdkafka 2.11.1, ...): its defaults apply, and a drill runs
+	// that version where the library can be chosen at run time (Java).
+	// Empty: the newest stretchctl supports.
+	Version string `json:"version,omitempty" yaml:"version,omitempty"`
+	DC      string `json:"dc,omitempty" yaml:"dc,omitempty"`
 
 	dir string `json:"-" yaml:"-"`
 }

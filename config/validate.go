@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -301,7 +302,14 @@ func (k *checker) checkClient(path string, cl Client) {
 	if cl.DC != "" {
 		k.listedDC(fieldPath(path, "dc"), cl.DC)
 	}
+	if cl.Version != "" && !clientVersionRE.MatchString(cl.Version) {
+		p := fieldPath(path, "version")
+		k.at(p, "must be the library's release like 3.9.1 (kafka-clients), 2.11.1 (librdkafka), 1.19.0 (franz-go) or 1.46.0 (sarama), got %s", k.got(p, cl.Version))
+	}
 }
+
+// clientVersionRE is a library release: two or three dotted numbers.
+var clientVersionRE = regexp.MustCompile(`^\d+\.\d+(\.\d+)?$`)
 
 func (k *checker) checkIgnore(path string, ig Ignore) {
 	switch p := fieldPath(path, "rule"); {

@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"net"
+	"os/exec"
 	"time"
 )
 
@@ -25,12 +26,20 @@ type Backend interface {
 // Dialer opens a connection, like net.Dialer.DialContext.
 type Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 
+// Placement runs a drill's clients in a DC: in-process libraries dial
+// from there, process-based ones (the Java client, the librdkafka helper)
+// are started there. The zero Placement is "here".
+type Placement struct {
+	Dial  Dialer
+	Start func(*exec.Cmd) error
+}
+
 // Placer is implemented by backends that can run a drill's clients inside
-// a DC (the lab: from the DC's network namespace), so that a workload
-// there is cut off with it.
+// a DC (the lab: in the DC's network namespace), so that a workload there
+// is cut off with it.
 type Placer interface {
-	// DialerIn returns a dialer whose connections start in dc.
-	DialerIn(dc string) (Dialer, error)
+	// PlaceIn returns the placement of clients in dc.
+	PlaceIn(dc string) (Placement, error)
 }
 
 // Spec rebuilds a backend; exactly one field is set.

@@ -103,6 +103,18 @@ type Workload struct {
 	Settings []Setting `json:"settings"`
 	// Source is the producer file, or "flags" / "defaults".
 	Source string `json:"source"`
+	// Library is the client library the producers ran on (java,
+	// librdkafka, franz-go, sarama) and LibraryVersion the version that
+	// ran; VersionNote says when it is not the one asked for, or that none
+	// was.
+	Library        string `json:"library,omitempty"`
+	LibraryVersion string `json:"libraryVersion,omitempty"`
+	VersionNote    string `json:"versionNote,omitempty"`
+	// Applied are the settings the library was given (with the field
+	// they map to, for the Go libraries); Rejected those it was not, each
+	// with why: nothing is dropped silently.
+	Applied  []string `json:"applied,omitempty"`
+	Rejected []string `json:"rejected,omitempty"`
 }
 
 // Setting is one producer setting and its origin.

@@ -1,17 +1,15 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/magiconair/properties"
+	"github.com/stretchctl/stretchctl/internal/maven"
 )
 
 // DefaultKafkaVersion is the newest Kafka that sarama v1.61.1 knows and runs
@@ -36,17 +34,8 @@ func (d Distribution) Major() int {
 // Classpath is the java -cp argument.
 func (d Distribution) Classpath() string { return filepath.Join(d.Libs, "*") }
 
-// CacheDir is where jars are kept between runs: $STRETCHCTL_CACHE, else
-// the user cache directory. Never inside the repository.
-func CacheDir() string {
-	if d := os.Getenv("STRETCHCTL_CACHE"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "stretchctl")
-	}
-	return filepath.Join(os.TempDir(), "stretchctl-cache")
-}
+// CacheDir is where jars are kept between runs (maven.CacheDir).
+func CacheDir() string { return maven.CacheDir() }
 
 // FetchKafka resolves org.apache.kafka:kafka_2.13 (plus kafka-tools, whose
 // perf and admin tools later measurements compare against) from Maven
@@ -59,66 +48,20 @@ func FetchKafka(ctx context.Context, version string, progress func(string, ...an
 	if major := d.Major(); major < 3 {
 		return Distribution{}, fmt.Errorf("Kafka version %s: the lab needs KRaft, available from 3.x", version)
 	}
-	if exists(filepath.Join(d.Libs, ".complete")) {
-		return d, nil
-	}
-	mvn, err := exec.LookPath("mvn")
-	if err != nil {
-		return d, fmt.Errorf("maven (mvn) is needed to fetch Kafka %s from Maven Central: %w", version, err)
-	}
-	progress("fetching Kafka %s jars from Maven Central into %s", version, filepath.Dir(d.Libs))
-	work := filepath.Join(CacheDir(), "kafka-"+version+".work")
-	if err := os.RemoveAll(work); err != nil {
-		return d, err
-	}
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		return d, err
-	}
-	defer os.RemoveAll(work)
-	if err := os.WriteFile(filepath.Join(work, "pom.xml"), []byte(pom(d)), 0o644); err != nil {
-		return d, err
-	}
-	tmpLibs := filepath.Join(work, "libs")
-	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "-f", filepath.Join(work, "pom.xml"),
-		"dependency:copy-dependencies", "-DincludeScope=runtime", "-DoutputDirectory="+tmpLibs)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return d, fmt.Errorf("maven could not fetch Kafka %s (is Maven Central reachable?): %w\n%s", version, err, tail(out.String(), 20))
-	}
-	if err := os.WriteFile(filepath.Join(tmpLibs, ".complete"), nil, 0o644); err != nil {
-		return d, err
-	}
-	_ = os.RemoveAll(d.Libs)
-	if err := os.MkdirAll(filepath.Dir(d.Libs), 0o755); err != nil {
-		return d, err
-	}
-	return d, os.Rename(tmpLibs, d.Libs)
+	return d, maven.Fetch(ctx, d.Libs, "Kafka "+version, kafkaArtifacts(d), progress)
 }
 
-// pom lists the jars to fetch. Kafka 4 logs through log4j 2 but its pom
-// does not bring the slf4j binding, so it is added (with log4j pinned to
-// one version); Kafka 3 brings its reload4j binding itself.
-func pom(d Distribution) string {
-	deps := fmt.Sprintf(`
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>%[1]s</version></dependency>
-    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>%[1]s</version></dependency>`, d.Version)
+// kafkaArtifacts lists the jars to fetch. Kafka 4 logs through log4j 2 but
+// its pom does not bring the slf4j binding, so it is added (with log4j
+// pinned to one version); Kafka 3 brings its reload4j binding itself.
+func kafkaArtifacts(d Distribution) []maven.Artifact {
+	out := []maven.Artifact{{Group: "org.apache.kafka", Name: "kafka_2.13", Version: d.Version}, {Group: "org.apache.kafka", Name: "kafka-tools", Version: d.Version}}
 	if d.Major() >= 4 {
 		for _, a := range []string{"log4j-api", "log4j-core", "log4j-slf4j-impl"} {
-			deps += fmt.Sprintf(`
-    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>%s</artifactId><version>2.25.4</version></dependency>`, a)
+			out = append(out, maven.Artifact{Group: "org.apache.logging.log4j", Name: a, Version: "2.25.4"})
 		}
 	}
-	return `<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>dev.stretchctl.lab</groupId>
-  <artifactId>kafka-jars</artifactId>
-  <version>1</version>
-  <packaging>pom</packaging>
-  <dependencies>` + deps + `
-  </dependencies>
-</project>
-`
+	return out
 }
 
 // serverProperties renders a node's Kafka configuration.
@@ -181,19 +124,8 @@ log4j.logger.state.change.logger=WARN
 log4j.logger.kafka.request.logger=WARN
 `
 
-// javaBin finds java: $JAVA_HOME/bin/java, else the PATH.
-func javaBin() (string, error) {
-	if h := os.Getenv("JAVA_HOME"); h != "" {
-		if p := filepath.Join(h, "bin", "java"); exists(p) {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath("java")
-	if err != nil {
-		return "", fmt.Errorf("java 17 or newer is needed to run Kafka: %w", err)
-	}
-	return p, nil
-}
+// javaBin finds java (maven.Java).
+func javaBin() (string, error) { return maven.Java() }
 
 // javaArgs are the JVM options of a node: small heaps so that a whole lab
 // fits a laptop, serial GC to spare the CPU of a 2-core machine.
@@ -212,10 +144,4 @@ func javaArgs(d Distribution, n Node, nodeDir string) []string {
 	}
 }
 
-func tail(s string, lines int) string {
-	parts := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(parts) > lines {
-		parts = parts[len(parts)-lines:]
-	}
-	return strings.Join(parts, "\n")
-}
+func tail(s string, lines int) string { return maven.Tail(s, lines) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -362,6 +363,24 @@ func (l *Lab) Exec(dc string, argv []string) error {
 	}
 	env := append(os.Environ(), "STRETCHCTL_LAB_DC="+dc, "STRETCHCTL_LAB_DIR="+l.Dir)
 	return execIn(path, argv, env)
+}
+
+// StartIn starts cmd inside site's network namespace (a DC, or OpsSite),
+// with STRETCHCTL_LAB_DC telling it where it runs.
+func (l *Lab) StartIn(site string, cmd *exec.Cmd) error {
+	st, err := l.State()
+	if err != nil {
+		return err
+	}
+	path, err := st.namespacePath(site)
+	if err != nil {
+		return err
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "STRETCHCTL_LAB_DC="+site)
+	return startIn(path, cmd)
 }
 
 // DialContext returns a dial function whose connections start in site

@@ -236,19 +236,27 @@ func (s *settings) kgoOpts(addr string, d *dialer) []kgo.Opt {
 		kgo.RetryTimeout(s.timeout),
 		kgo.RequestTimeoutOverhead(s.timeout),
 	}
-	if a := s.sasl; a != nil {
-		var m sasl.Mechanism
-		switch a.mechanism {
-		case config.MechanismPlain:
-			m = plain.Auth{User: a.user, Pass: a.password()}.AsMechanism()
-		case config.MechanismSCRAMSHA256:
-			m = kscram.Auth{User: a.user, Pass: a.password()}.AsSha256Mechanism()
-		case config.MechanismSCRAMSHA512:
-			m = kscram.Auth{User: a.user, Pass: a.password()}.AsSha512Mechanism()
-		}
+	if m := s.kgoSASL(); m != nil {
 		opts = append(opts, kgo.SASL(m))
 	}
 	return opts
+}
+
+// kgoSASL is the franz-go SASL mechanism of s, nil without SASL.
+func (s *settings) kgoSASL() sasl.Mechanism {
+	a := s.sasl
+	if a == nil {
+		return nil
+	}
+	switch a.mechanism {
+	case config.MechanismPlain:
+		return plain.Auth{User: a.user, Pass: a.password()}.AsMechanism()
+	case config.MechanismSCRAMSHA256:
+		return kscram.Auth{User: a.user, Pass: a.password()}.AsSha256Mechanism()
+	case config.MechanismSCRAMSHA512:
+		return kscram.Auth{User: a.user, Pass: a.password()}.AsSha512Mechanism()
+	}
+	return nil
 }
 
 // scramClient is sarama's SCRAMClient on top of github.com/xdg-go/scram,

@@ -6,199 +6,65 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
-	"strings"
+	"os/exec"
 	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 
 	"github.com/stretchctl/stretchctl/config"
-	"github.com/stretchctl/stretchctl/topology"
 )
 
-// The ledger workload of a drill: producers that number every record per
-// partition, remember every acknowledgement with its offset and time, and
-// a reader that finds them again after the fault is healed.
+// The ledger workload of a drill: producers on the team's own client
+// library (Java kafka-clients, librdkafka, franz-go or sarama) number every
+// record per producer and partition; the ledger remembers every
+// acknowledgement with its offset and time, and every failure. A reader
+// independent of that library (sarama, ReadBack) finds the records again
+// after the fault is healed, so that a library's bug cannot hide its own
+// loss.
 
-// Producer is how the ledger's producers behave: the settings of the
-// user's producer file (with that library's defaults), mapped onto
-// sarama. The names are Java's; see ProducerFrom.
-type Producer struct {
-	// Acks is sarama's RequiredAcks: -1 (all), 1 or 0.
-	Acks sarama.RequiredAcks
-	// Idempotent turns on the idempotent producer (which needs acks=all
-	// and one request in flight per connection in sarama).
-	Idempotent bool
-	// Retries is how often one record is retried.
-	Retries int
-	// RetryBackoff and RetryBackoffMax: the wait before a retry grows
-	// from the first to the second (doubling).
-	RetryBackoff, RetryBackoffMax time.Duration
-	// RequestTimeout bounds one produce request (client side, and the
-	// broker's wait for acks).
-	RequestTimeout time.Duration
-	// DeliveryTimeout bounds a record's whole life; sarama has no such
-	// bound, so Retries is cut to what fits in it.
-	DeliveryTimeout time.Duration
-	// MaxInFlight requests per connection.
-	MaxInFlight int
-	// Linger before a batch is sent.
-	Linger time.Duration
-	// Origins says where each setting came from, by Java name.
-	Origins map[string]string
+// ClientSpec says which client library the ledger's producers run on and
+// how they are configured.
+type ClientSpec struct {
+	// Library is java, librdkafka, franz-go or sarama.
+	Library config.Library
+	// Version is the library version asked for ("": the newest this
+	// stretchctl supports). The Java client of that version is fetched
+	// from Maven Central; the others are linked in, and LibraryInfo says
+	// which version ran.
+	Version string
+	// Settings are the producer settings of the client file (and the
+	// drill's overrides), and nothing else: each library applies them by
+	// its own names and keeps its own defaults for the rest.
+	Settings []ClientSetting
 }
 
-// DefaultProducer is the Java client's defaults: acks=all, idempotent.
-func DefaultProducer() Producer {
-	return Producer{Acks: sarama.WaitForAll, Idempotent: true, Retries: math.MaxInt32, RetryBackoff: 100 * time.Millisecond,
-		RetryBackoffMax: time.Second, RequestTimeout: 30 * time.Second, DeliveryTimeout: 120 * time.Second, MaxInFlight: 5,
-		Origins: map[string]string{}}
+// ClientSetting is one producer setting to apply.
+type ClientSetting struct {
+	// Name is the Java name (librdkafka aliases resolved), which the Go
+	// libraries' mappings use; Key is the key as written, which Java and
+	// librdkafka read themselves.
+	Name, Key, Value string
 }
 
-// ProducerFrom maps effective producer settings (clients.Load: the
-// user's file over the library's defaults, Java names) onto a Producer.
-// origin names the file for settings written in it.
-func ProducerFrom(s topology.Settings, origin string) (Producer, error) {
-	p := DefaultProducer()
-	p.Idempotent = false
-	get := func(name string) (string, bool) {
-		v, ok := s[name]
-		if !ok {
-			return "", false
-		}
-		if v.Explicit() {
-			p.Origins[name] = fmt.Sprintf("%s:%d", origin, v.Line)
-		} else {
-			p.Origins[name] = v.Default
-		}
-		return strings.TrimSpace(v.Value), true
-	}
-	ms := func(name string, into *time.Duration) error {
-		v, ok := get(name)
-		if !ok {
-			return nil
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return fmt.Errorf("%s=%q: want milliseconds", name, v)
-		}
-		*into = time.Duration(min(n, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond
-		return nil
-	}
-	if v, ok := get("acks"); ok {
-		switch strings.ToLower(v) {
-		case "all", "-1":
-			p.Acks = sarama.WaitForAll
-		case "1":
-			p.Acks = sarama.WaitForLocal
-		case "0":
-			p.Acks = sarama.NoResponse
-		default:
-			return p, fmt.Errorf("acks=%q: want all, -1, 1 or 0", v)
-		}
-	}
-	if v, ok := get("enable.idempotence"); ok {
-		p.Idempotent = strings.EqualFold(v, "true")
-	}
-	if v, ok := get("retries"); ok {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return p, fmt.Errorf("retries=%q: want a count", v)
-		}
-		p.Retries = int(min(n, math.MaxInt32))
-	}
-	if v, ok := get("max.in.flight.requests.per.connection"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return p, fmt.Errorf("max.in.flight.requests.per.connection=%q: want 1 or more", v)
-		}
-		p.MaxInFlight = n
-	}
-	for name, into := range map[string]*time.Duration{
-		"retry.backoff.ms": &p.RetryBackoff, "retry.backoff.max.ms": &p.RetryBackoffMax, "request.timeout.ms": &p.RequestTimeout,
-		"delivery.timeout.ms": &p.DeliveryTimeout, "linger.ms": &p.Linger,
-	} {
-		if err := ms(name, into); err != nil {
-			return p, err
-		}
-	}
-	if p.Idempotent && p.Acks != sarama.WaitForAll {
-		// The Java client refuses this; follow the effective value the
-		// clients package computed and say so.
-		p.Idempotent = false
-	}
-	return p, nil
-}
-
-// Settings lists the producer's settings with their origins, Java names.
-func (p Producer) Settings() [][3]string {
-	acks := map[sarama.RequiredAcks]string{sarama.WaitForAll: "all", sarama.WaitForLocal: "1", sarama.NoResponse: "0"}[p.Acks]
-	row := func(name, v string) [3]string {
-		o := p.Origins[name]
-		if o == "" {
-			o = "drill default"
-		}
-		return [3]string{name, v, o}
-	}
-	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
-	return [][3]string{
-		row("acks", acks),
-		row("enable.idempotence", strconv.FormatBool(p.Idempotent)),
-		row("retries", strconv.Itoa(p.Retries)),
-		row("delivery.timeout.ms", ms(p.DeliveryTimeout)),
-		row("request.timeout.ms", ms(p.RequestTimeout)),
-		row("retry.backoff.ms", ms(p.RetryBackoff)),
-		row("max.in.flight.requests.per.connection", strconv.Itoa(p.MaxInFlight)),
-		row("linger.ms", ms(p.Linger)),
-	}
-}
-
-// sarama builds the sarama producer config.
-func (p Producer) sarama(base *sarama.Config) *sarama.Config {
-	cfg := base
-	cfg.Producer.RequiredAcks = p.Acks
-	cfg.Producer.Idempotent = p.Idempotent
-	cfg.Producer.Return.Successes = true
-	cfg.Producer.Return.Errors = true
-	cfg.Producer.Partitioner = sarama.NewManualPartitioner
-	cfg.Producer.Compression = sarama.CompressionNone
-	cfg.Producer.Flush.Frequency = p.Linger
-	cfg.Producer.Flush.MaxMessages = 0
-	cfg.Producer.Timeout = max(p.RequestTimeout, time.Millisecond)
-	cfg.Net.ReadTimeout = max(p.RequestTimeout, time.Second) + time.Second
-	cfg.Net.MaxOpenRequests = p.MaxInFlight
-	if p.Idempotent {
-		cfg.Net.MaxOpenRequests = 1
-	}
-	// sarama retries a record Retry.Max times with no overall deadline:
-	// keep the retries that fit in delivery.timeout.ms, at the backoff
-	// cap, so that a record gives up about when the Java client would.
-	retries := p.Retries
-	if p.DeliveryTimeout > 0 {
-		step := max(p.RetryBackoffMax, p.RetryBackoff, 10*time.Millisecond)
-		retries = min(retries, int(p.DeliveryTimeout/step)+1)
-	}
-	cfg.Producer.Retry.Max = retries
-	lo, hi := p.RetryBackoff, max(p.RetryBackoffMax, p.RetryBackoff)
-	cfg.Producer.Retry.BackoffFunc = func(n, _ int) time.Duration {
-		d := lo
-		for i := 1; i < n && d < hi; i++ {
-			d *= 2
-		}
-		return min(d, hi)
-	}
-	cfg.Metadata.Retry.Max = 10
-	cfg.Metadata.Retry.Backoff = 250 * time.Millisecond
-	cfg.Metadata.RefreshFrequency = 10 * time.Second
-	cfg.ChannelBufferSize = 1024
-	return cfg
+// LibraryInfo says which library and version produced a ledger, and what
+// it made of the settings.
+type LibraryInfo struct {
+	Library config.Library
+	// Version is the version that ran; Requested the one asked for ("":
+	// none was, and the newest supported was used).
+	Version, Requested string
+	// Applied are the settings the library took (with the mapping, for
+	// the Go libraries: "acks → Producer.RequiredAcks").
+	Applied []string
+	// Rejected are the settings it did not take, each with why.
+	Rejected []string
 }
 
 // LedgerOptions chooses what the ledger workload does.
 type LedgerOptions struct {
-	// Options places connections (Dial: in the producers' DC) and logs.
+	// Options places the in-process libraries' connections (Dial: in the
+	// producers' DC) and logs.
 	Options
 	Topic string
 	// Producers is how many producers run (each its own client).
@@ -208,7 +74,18 @@ type LedgerOptions struct {
 	Rate int
 	// RecordSize is the value size in bytes (at least the 40-byte header).
 	RecordSize int
-	Producer   Producer
+	// Client is the library and its settings (default: java).
+	Client ClientSpec
+	// StartProcess starts the process of a library that runs as one
+	// (java, librdkafka) where the producers belong (a DC's network
+	// namespace); nil starts it here.
+	StartProcess func(*exec.Cmd) error
+	// Helper is the librdkafka helper binary (stretchctl-rdkafka); ""
+	// looks next to the running executable, then on the PATH.
+	Helper string
+	// Progress reports long first-use work (fetching the Java client,
+	// compiling its program); nil: none.
+	Progress func(format string, args ...any)
 	// MaxRecords stops sending after that many records (0: until Stop),
 	// for a ledger of known size in tests and benchmarks.
 	MaxRecords int
@@ -288,20 +165,38 @@ func decodeRecord(v []byte, run uint64) (RecordKey, bool) {
 		Seq: int64(binary.BigEndian.Uint64(v[20:]))}, true
 }
 
+// producers are one client library's producers as the ledger drives them.
+type producers interface {
+	// send hands record idx to producer p. It may block while the library
+	// takes no more (as an application's send does), until ctx ends.
+	send(ctx context.Context, p, idx int, partition int32, value []byte) error
+	// flush hands over what send buffered (a process's pipe), giving up
+	// when ctx ends.
+	flush(ctx context.Context) error
+	// close stops every producer; records in flight get up to wait to be
+	// answered. It returns within wait plus a few seconds.
+	close(wait time.Duration)
+}
+
 // LedgerRun is a running workload; Stop ends it and returns the ledger.
 type LedgerRun struct {
 	l      *Ledger
+	info   LibraryInfo
 	cancel context.CancelFunc
 	done   chan struct{}
 	// mu guards l.Records, l.Errors, the counts and wait.
 	mu            sync.Mutex
 	acked, failed int64
 	wait          time.Duration // for answers in flight after Stop
+	// closed is set once the ledger is returned: later answers (a
+	// producer that did not close in time) are dropped.
+	closed bool
 }
 
-// StartLedger checks the topic, records its end offsets and starts the
-// producers. It fails when the topic is missing or the cluster cannot be
-// reached.
+// StartLedger checks the topic, records its end offsets (with sarama,
+// whatever the library: the read-back starts there) and starts the
+// producers on the chosen library. It fails when the topic is missing, the
+// cluster cannot be reached or the library cannot start.
 func StartLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions) (*LedgerRun, error) {
 	if opts.Topic == "" {
 		return nil, errors.New("ledger: no topic")
@@ -310,7 +205,37 @@ func StartLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions
 	if opts.Rate <= 0 {
 		opts.Rate = 1000
 	}
-	opts.RecordSize = max(opts.RecordSize, ledgerHeader)
+	if opts.Client.Library == "" {
+		opts.Client.Library = config.LibraryJava
+	}
+	l, err := newLedger(ctx, cluster, opts)
+	if err != nil {
+		return nil, err
+	}
+	run := &LedgerRun{l: l, done: make(chan struct{})}
+	var prods producers
+	switch opts.Client.Library {
+	case config.LibrarySarama:
+		prods, run.info, err = openSarama(cluster, opts, run)
+	case config.LibraryFranzGo:
+		prods, run.info, err = openFranz(cluster, opts, run)
+	case config.LibraryJava:
+		prods, run.info, err = openJava(ctx, cluster, opts, run)
+	case config.LibraryLibrdkafka:
+		prods, run.info, err = openLibrdkafka(ctx, cluster, opts, run)
+	default:
+		err = fmt.Errorf("unknown client library %q: want java, librdkafka, franz-go or sarama", opts.Client.Library)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger on %s: %w", opts.Client.Library, err)
+	}
+	run.info.Library, run.info.Requested = opts.Client.Library, opts.Client.Version
+	run.start(ctx, opts, prods)
+	return run, nil
+}
+
+// newLedger reads the topic's partitions and their end offsets.
+func newLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions) (*Ledger, error) {
 	base, err := SaramaConfig(cluster, opts.Options)
 	if err != nil {
 		return nil, err
@@ -326,6 +251,9 @@ func StartLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions
 	}
 	l := &Ledger{Topic: opts.Topic, Parts: parts, Target: opts.Rate, StartOffsets: map[int32]int64{}, Errors: map[string]int64{}}
 	for _, p := range parts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		off, err := client.GetOffset(opts.Topic, p, sarama.OffsetNewest)
 		if err != nil {
 			return nil, fmt.Errorf("ledger: end offset of %s/%d: %w", opts.Topic, p, err)
@@ -335,39 +263,24 @@ func StartLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	l.RunID = binary.BigEndian.Uint64(id[:])
-
-	producers := make([]sarama.AsyncProducer, 0, opts.Producers)
-	for range opts.Producers {
-		cfg, err := SaramaConfig(cluster, opts.Options)
-		if err != nil {
-			return nil, err
-		}
-		pr, err := sarama.NewAsyncProducer(cluster.Bootstrap, opts.Producer.sarama(cfg))
-		if err != nil {
-			for _, p := range producers {
-				p.AsyncClose()
-			}
-			return nil, fmt.Errorf("ledger: producer: %w", err)
-		}
-		producers = append(producers, pr)
-	}
-	return startLedger(ctx, l, opts, producers), nil
+	return l, nil
 }
 
-// startLedger starts writing the ledger l with producers (the topic's
-// partitions and start offsets already in l).
-func startLedger(ctx context.Context, l *Ledger, opts LedgerOptions, producers []sarama.AsyncProducer) *LedgerRun {
+// start begins writing the ledger with prods.
+func (r *LedgerRun) start(ctx context.Context, opts LedgerOptions, prods producers) {
 	opts.Rate = max(opts.Rate, 1)
 	opts.RecordSize = max(opts.RecordSize, ledgerHeader)
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	run := &LedgerRun{l: l, cancel: cancel, done: make(chan struct{})}
-	l.Start = time.Now()
-	go run.produce(rctx, opts, producers)
-	return run
+	r.cancel = cancel
+	r.l.Start = time.Now()
+	go r.produce(rctx, opts, prods)
 }
 
 // Ledger returns the ledger so far (valid after Stop).
 func (r *LedgerRun) Ledger() *Ledger { return r.l }
+
+// Info says which library and version produce the ledger.
+func (r *LedgerRun) Info() LibraryInfo { return r.info }
 
 // Counts returns the records sent, acknowledged and failed so far.
 func (r *LedgerRun) Counts() LedgerCounts {
@@ -387,36 +300,38 @@ func (r *LedgerRun) Stop(wait time.Duration) *Ledger {
 	return r.l
 }
 
-func (r *LedgerRun) produce(ctx context.Context, opts LedgerOptions, producers []sarama.AsyncProducer) {
+// ack records the acknowledgement of record idx at offset, at a time.
+func (r *LedgerRun) ack(idx int, offset int64, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || idx < 0 || idx >= len(r.l.Records) || r.l.Records[idx].State != Pending {
+		return
+	}
+	rec := &r.l.Records[idx]
+	rec.State, rec.Done, rec.Offset = Acked, max(at.Sub(r.l.Start), rec.Sent), offset
+	r.acked++
+}
+
+// fail records that the library gave up on record idx.
+func (r *LedgerRun) fail(idx int, err string, at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed || idx < 0 || idx >= len(r.l.Records) || r.l.Records[idx].State != Pending {
+		return
+	}
+	rec := &r.l.Records[idx]
+	rec.State, rec.Done = Failed, max(at.Sub(r.l.Start), rec.Sent)
+	r.failed++
+	if len(err) > 200 {
+		err = err[:200]
+	}
+	r.l.Errors[err]++
+}
+
+func (r *LedgerRun) produce(ctx context.Context, opts LedgerOptions, prods producers) {
 	defer close(r.done)
 	l := r.l
-	mu := &r.mu
-
-	var wg sync.WaitGroup
-	for _, pr := range producers {
-		wg.Go(func() {
-			for m := range pr.Successes() {
-				now := time.Since(l.Start)
-				mu.Lock()
-				rec := &l.Records[m.Metadata.(int)]
-				rec.State, rec.Done, rec.Offset = Acked, now, m.Offset
-				r.acked++
-				mu.Unlock()
-			}
-		})
-		wg.Go(func() {
-			for e := range pr.Errors() {
-				now := time.Since(l.Start)
-				mu.Lock()
-				rec := &l.Records[e.Msg.Metadata.(int)]
-				rec.State, rec.Done = Failed, now
-				r.failed++
-				l.Errors[errorText(e.Err)]++
-				mu.Unlock()
-			}
-		})
-	}
-
+	nprod := max(opts.Producers, 1)
 	seq := map[[2]int]int64{}
 	// Pace by the clock, not by ticks: a tick the scheduler delays (or
 	// drops, on a busy machine) is made up at the next one, so the rate
@@ -441,7 +356,7 @@ loop:
 		due = target
 		for range batch {
 			pi := i % len(l.Parts)
-			prod := (i / len(l.Parts)) % len(producers)
+			prod := (i / len(l.Parts)) % nprod
 			i++
 			part := l.Parts[pi]
 			k := [2]int{prod, pi}
@@ -450,68 +365,49 @@ loop:
 			val := make([]byte, opts.RecordSize)
 			sent := time.Now()
 			encodeRecord(val, l.RunID, prod, part, s, sent)
-			mu.Lock()
+			r.mu.Lock()
 			idx := len(l.Records)
 			l.Records = append(l.Records, LedgerRecord{Producer: prod, Partition: part, Seq: s, Sent: sent.Sub(l.Start), Offset: -1})
-			mu.Unlock()
-			msg := &sarama.ProducerMessage{Topic: l.Topic, Partition: part, Value: sarama.ByteEncoder(val), Metadata: idx}
-			select {
-			case producers[prod].Input() <- msg:
-			case <-ctx.Done():
-				mu.Lock()
-				l.Records = l.Records[:idx]
-				mu.Unlock()
-				break loop
+			r.mu.Unlock()
+			if err := prods.send(ctx, prod, idx, part, val); err != nil {
+				if ctx.Err() != nil {
+					r.mu.Lock()
+					l.Records = l.Records[:idx]
+					r.mu.Unlock()
+					break loop
+				}
+				r.fail(idx, err.Error(), time.Now())
+			}
+		}
+		if batch > 0 {
+			if err := prods.flush(ctx); err != nil && ctx.Err() == nil {
+				opts.log().Warn("ledger: handing records to the producers failed", "error", err)
 			}
 		}
 	}
-	mu.Lock()
+	r.mu.Lock()
 	l.Stop = time.Now()
 	wait := r.wait
-	mu.Unlock()
+	r.mu.Unlock()
 	// Wait for the answers in flight, then close: records still
 	// unanswered stay Pending.
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
-		mu.Lock()
+		r.mu.Lock()
 		pending := int64(len(l.Records)) - r.acked - r.failed
-		mu.Unlock()
+		r.mu.Unlock()
 		if pending == 0 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	closed := make(chan struct{})
-	go func() {
-		for _, pr := range producers {
-			pr.AsyncClose()
-		}
-		wg.Wait()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		// A producer stuck on a dead broker: leave it; its records stay
-		// Pending and the ledger is complete for what was answered.
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	prods.close(time.Until(deadline))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
 	recs := make([]LedgerRecord, len(l.Records))
 	copy(recs, l.Records)
 	l.Records = recs
-}
-
-func errorText(err error) string {
-	var pe sarama.ProducerErrors
-	if errors.As(err, &pe) && len(pe) > 0 {
-		err = pe[0].Err
-	}
-	s := err.Error()
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }
 
 // ReadBack reads the topic's partitions from the ledger's start offsets

@@ -28,8 +28,7 @@ func TestLedgerBookkeeping(t *testing.T) {
 	p1.ExpectInputAndSucceed().ExpectInputAndFail(errNotEnough).ExpectInputAndSucceed().ExpectInputAndSucceed()
 
 	l := &Ledger{Topic: "ledger", Parts: []int32{0, 1}, Target: 1000, StartOffsets: map[int32]int64{0: 0, 1: 0}, Errors: map[string]int64{}, RunID: 42}
-	run := startLedger(context.Background(), l, LedgerOptions{Topic: "ledger", Producers: 2, Rate: 1000, MaxRecords: 8},
-		[]sarama.AsyncProducer{p0, p1})
+	run := startWith(l, LedgerOptions{Topic: "ledger", Producers: 2, Rate: 1000, MaxRecords: 8}, p0, p1)
 	deadline := time.Now().Add(10 * time.Second)
 	for c := run.Counts(); c.Acked+c.Failed < 8; c = run.Counts() {
 		if time.Now().After(deadline) {
@@ -85,7 +84,7 @@ func TestLedgerBookkeeping(t *testing.T) {
 func TestLedgerPendingAfterStop(t *testing.T) {
 	l := &Ledger{Topic: "ledger", Parts: []int32{0}, StartOffsets: map[int32]int64{0: 0}, Errors: map[string]int64{}}
 	silent := &silentProducer{input: make(chan *sarama.ProducerMessage, 16), ok: make(chan *sarama.ProducerMessage), errs: make(chan *sarama.ProducerError)}
-	run := startLedger(context.Background(), l, LedgerOptions{Topic: "ledger", Producers: 1, Rate: 1000, MaxRecords: 3}, []sarama.AsyncProducer{silent})
+	run := startWith(l, LedgerOptions{Topic: "ledger", Producers: 1, Rate: 1000, MaxRecords: 3}, silent)
 	deadline := time.Now().Add(5 * time.Second)
 	for run.Counts().Sent < 3 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -99,6 +98,13 @@ func TestLedgerPendingAfterStop(t *testing.T) {
 			t.Errorf("record %d: state %d offset %d done %v, want pending", i, r.State, r.Offset, r.Done)
 		}
 	}
+}
+
+// startWith runs the ledger l on sarama producers ps.
+func startWith(l *Ledger, opts LedgerOptions, ps ...sarama.AsyncProducer) *LedgerRun {
+	run := &LedgerRun{l: l, done: make(chan struct{})}
+	run.start(context.Background(), opts, newSaramaProducers(opts.Topic, ps, run))
+	return run
 }
 
 // silentProducer takes records and never answers (a producer stuck on a

@@ -158,6 +158,9 @@ func workloadLine(wl drill.Workload) string {
 		prod += " at the operator's site"
 	}
 	parts = append(parts, prod, fmt.Sprintf("%d records/s", wl.RatePerSecond))
+	if wl.Library != "" {
+		parts = append(parts, strings.TrimSpace("on "+wl.Library+" "+wl.LibraryVersion))
+	}
 	return singleLine(strings.Join(parts, " · "))
 }
 
@@ -459,6 +462,12 @@ func renderDrillText(r *drill.Result, o Options) []byte {
 			b.WriteString("  " + line)
 		}
 	}
+	if n := r.Workload.VersionNote; n != "" {
+		fmt.Fprintf(&b, "  version: %s\n", singleLine(n))
+	}
+	for _, s := range r.Workload.Rejected {
+		fmt.Fprintf(&b, "  not applied: %s\n", singleLine(s))
+	}
 
 	phases := "Phases"
 	if !r.Phases.Started.IsZero() {
@@ -661,6 +670,15 @@ func renderDrillMarkdown(r *drill.Result, o Options) []byte {
 		for _, s := range r.Workload.Settings {
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCode(s.Name), mdCode(s.Value), mdText(s.Origin))
 		}
+		b.WriteString("\n")
+	}
+	if n := r.Workload.VersionNote; n != "" {
+		fmt.Fprintf(&b, "Version: %s\n\n", mdText(n))
+	}
+	for _, s := range r.Workload.Rejected {
+		fmt.Fprintf(&b, "- not applied: %s\n", mdText(s))
+	}
+	if len(r.Workload.Rejected) > 0 {
 		b.WriteString("\n")
 	}
 

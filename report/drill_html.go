@@ -418,6 +418,8 @@ type htmlView struct {
 	Chart                              template.HTML
 	Workload                           string
 	Settings                           []drill.Setting
+	VersionNote                        string
+	Rejected                           []string
 	PhaseRows                          []phase
 	LostHeader                         []string
 	Lost                               [][]string
@@ -456,6 +458,8 @@ func renderDrillHTML(r *drill.Result, o Options) ([]byte, error) {
 		Chart:        template.HTML(svg), // drawn here from numbers and fixed labels
 		Workload:     workloadLine(r.Workload),
 		Settings:     r.Workload.Settings,
+		VersionNote:  r.Workload.VersionNote,
+		Rejected:     r.Workload.Rejected,
 		PhaseRows:    drillPhases(r),
 		LostHeader:   lostHeader(),
 		LostCount:    r.Observed.AckedLost,
@@ -588,6 +592,8 @@ figcaption { color: #656d76; font-size: .9rem; }
 <tr><th>setting</th><th>value</th><th>origin</th></tr>
 {{range .Settings}}<tr><td><code>{{.Name}}</code></td><td><code>{{.Value}}</code></td><td>{{.Origin}}</td></tr>
 {{end}}</table>
+{{end}}{{with .VersionNote}}<p>Version: {{.}}</p>
+{{end}}{{if .Rejected}}<ul>{{range .Rejected}}<li>not applied: {{.}}</li>{{end}}</ul>
 {{end}}</section>
 <section>
 <h2>Phases</h2>

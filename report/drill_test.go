@@ -79,6 +79,7 @@ func passResult() *drill.Result {
 		Scenario:  "lose dc-a",
 		Workload: drill.Workload{
 			Topic: "drill-ledger", Partitions: 6, ProducerDC: "dc-b", Producers: 2, RatePerSecond: 500,
+			Library: "java", LibraryVersion: "4.3.1", VersionNote: "no version given: java 4.3.1, the newest this stretchctl supports",
 			Settings: []drill.Setting{
 				{Name: "acks", Value: "all", Origin: "file"},
 				{Name: "enable.idempotence", Value: "true", Origin: "default"},
@@ -172,6 +173,7 @@ func failResult() *drill.Result {
 		Scenario:  "isolate dc-a",
 		Workload: drill.Workload{
 			Topic: "drill-ledger", Partitions: 6, ProducerDC: "dc-a", Producers: 2, RatePerSecond: 400,
+			Library: "sarama", LibraryVersion: "1.61.1", Rejected: []string{"delivery.timeout.ms=30000: sarama has no equivalent setting"},
 			Settings: []drill.Setting{
 				{Name: "acks", Value: "1", Origin: "file"},
 				{Name: "enable.idempotence", Value: "false", Origin: "file"},

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -50,14 +51,14 @@ func (b *Backend) Spec() drill.Spec { return drill.Spec{Lab: &drill.LabSpec{Dir:
 // Lab is the lab this backend drives.
 func (b *Backend) Lab() *lab.Lab { return b.l }
 
-// DialerIn implements drill.Placer: connections start in dc's network
-// namespace.
-func (b *Backend) DialerIn(dc string) (drill.Dialer, error) {
+// PlaceIn implements drill.Placer: connections start in dc's network
+// namespace, processes are started there.
+func (b *Backend) PlaceIn(dc string) (drill.Placement, error) {
 	d, err := b.l.DialContext(dc)
 	if err != nil {
-		return nil, err
+		return drill.Placement{}, err
 	}
-	return d, nil
+	return drill.Placement{Dial: d, Start: func(cmd *exec.Cmd) error { return b.l.StartIn(dc, cmd) }}, nil
 }
 
 // Apply implements Backend.

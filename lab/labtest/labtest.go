@@ -40,14 +40,19 @@ func RequireLab(t testing.TB) {
 	t.Skipf("the lab integration tests need %s", strings.Join(missing, ", "))
 }
 
-// BuildStretchctl builds the stretchctl binary of this module into a
-// temporary directory and returns its path.
+// BuildStretchctl builds the stretchctl binary of this module, and its
+// librdkafka helper next to it (where stretchctl looks for it), into a
+// temporary directory and returns stretchctl's path.
 func BuildStretchctl(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "stretchctl")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/stretchctl/stretchctl/cmd/stretchctl")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build stretchctl: %v\n%s", err, out)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "stretchctl")
+	for pkg, out := range map[string]string{"cmd/stretchctl": bin, "cmd/stretchctl-rdkafka": filepath.Join(dir, "stretchctl-rdkafka")} {
+		cmd := exec.Command("go", "build", "-o", out, "github.com/stretchctl/stretchctl/"+pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", pkg, err, b)
+		}
 	}
 	return bin
 }
