@@ -67,6 +67,7 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 		case probe.Acked:
 			obs.Acked++
 			po.Acked++
+			obs.MaxLatencyMs = max(obs.MaxLatencyMs, ms(r.Done-r.Sent))
 			acks[r.Partition] = append(acks[r.Partition], r.Done)
 			if r.Sent >= inj {
 				if cur, ok := firstAfter[r.Partition]; !ok || r.Done < cur {

@@ -149,6 +149,10 @@ type Observed struct {
 	// median gap between two successes of one partition in steady state
 	// (an outage's start and end are each known to about that).
 	ResolutionMs float64 `json:"resolutionMs"`
+	// MaxLatencyMs is the longest any record waited for its
+	// acknowledgement (what a producer's own "max latency" reports: it
+	// can exceed the RTO, by a record that waited behind others).
+	MaxLatencyMs float64 `json:"maxLatencyMs"`
 	// Partitions has the detail per partition.
 	Partitions []PartitionObservation `json:"partitions"`
 

@@ -120,6 +120,20 @@ func TestLab(t *testing.T) {
 		if _, _, code := labtest.Run(t, bin, "lab", "exec", "dc-a", "--dir", dir, "--", "sh", "-c", "exit 7"); code != 7 {
 			t.Errorf("exit code = %d, want the command's 7", code)
 		}
+		// StartIn (a drill's workload process placed in a DC) runs a child
+		// in the same namespace.
+		var b strings.Builder
+		cmd := exec.Command("sh", "-c", "readlink /proc/self/ns/net; echo $STRETCHCTL_LAB_DC")
+		cmd.Stdout = &b
+		if err := l.StartIn("dc-b", cmd); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("net:[%d]\ndc-b\n", ns.Ino); b.String() != want {
+			t.Errorf("StartIn output = %q, want %q", b.String(), want)
+		}
 	})
 
 	t.Run("isolate dc-a, then heal", func(t *testing.T) {
