@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -15,7 +16,11 @@ import (
 // that have none (latency, loss: the latency budget judges those).
 func scenarioKind(k drill.Kind) (rules.ScenarioKind, bool) {
 	switch k {
-	case drill.Kill, drill.Freeze:
+	case drill.Crash:
+		return rules.Crash, true
+	case drill.Lose, drill.Freeze:
+		// A frozen DC is silent like a lost one: every wait on it ends by
+		// a timeout.
 		return rules.Lose, true
 	case drill.Isolate:
 		return rules.Isolate, true
@@ -66,10 +71,11 @@ func predict(in *advise.Inputs, f drill.Fault, topic string) (string, *drill.Pre
 	return s.Name, p
 }
 
-// rtoSlack is how much longer than predicted an observed outage may be
-// and still agree: the prediction is an estimate of timeouts and
-// elections, the observation includes the client's retry backoff.
-func rtoSlack(pred float64) float64 { return max(1, pred*0.2) }
+// rtoTolerance is how far a predicted RTO may be from the observed one and
+// still agree, in either direction: max(2 s, 25% of the observed). An
+// over-prediction is as wrong as an under-prediction: a team tunes its
+// timeouts to it.
+func rtoTolerance(observed float64) float64 { return max(2, observed*0.25) }
 
 // compare puts observation and prediction side by side.
 func compare(res *drill.Result, in *advise.Inputs) drill.Comparison {
@@ -116,8 +122,9 @@ func compare(res *drill.Result, in *advise.Inputs) drill.Comparison {
 	}
 	add("writes", predW, obsW, predStop == obsStop)
 	if !predStop && !obsStop && p.RTOSeconds != nil {
-		slack := rtoSlack(*p.RTOSeconds)
-		add("RTO", fmt.Sprintf("≤ %.1fs (+%.1fs slack)", *p.RTOSeconds, slack), fmt.Sprintf("%.3fs", *o.RTOSeconds), *o.RTOSeconds <= *p.RTOSeconds+slack)
+		pred, obs := *p.RTOSeconds, *o.RTOSeconds
+		tol := rtoTolerance(obs)
+		add("RTO", fmt.Sprintf("%.1fs", pred), fmt.Sprintf("%.3fs (error %+.1fs, tolerance ±%.1fs)", obs, pred-obs, tol), math.Abs(pred-obs) <= tol)
 	}
 	if !c.Agree {
 		c.Status = drill.Disagrees

@@ -49,7 +49,7 @@ func (b *fakeBackend) writesFail() bool {
 func (b *fakeBackend) Name() string { return "fake" }
 
 func (b *fakeBackend) Spec() drill.Spec {
-	return drill.Spec{Exec: &drill.ExecSpec{Inject: map[drill.Kind]string{drill.Kill: "fake", drill.Isolate: "fake", drill.Latency: "fake"}}}
+	return drill.Spec{Exec: &drill.ExecSpec{Inject: map[drill.Kind]string{drill.Crash: "fake", drill.Isolate: "fake", drill.Latency: "fake"}}}
 }
 
 func (b *fakeBackend) record(call string) {
@@ -291,7 +291,7 @@ func (h *harness) stateFiles() []*State {
 func TestRunPhasesInOrder(t *testing.T) {
 	h := newHarness(t)
 	h.b.failover = 150 * time.Millisecond
-	kill := drill.Fault{Kind: drill.Kill, DC: "dc-c", Duration: 400 * time.Millisecond}
+	kill := drill.Fault{Kind: drill.Crash, DC: "dc-c", Duration: 400 * time.Millisecond}
 	res, err := Run(context.Background(), h.options(kill))
 	if err != nil {
 		t.Fatal(err)
@@ -320,12 +320,12 @@ func TestRunPhasesInOrder(t *testing.T) {
 	if r := res.Observed.RTOSeconds; r == nil || *r < 0.14 || *r > 1 {
 		t.Errorf("observed RTO %v, want about the 0.15 s failover", r)
 	}
-	// The prediction is check's scenario for the topic: dc-c holds only
-	// followers of t, so the topic's RTO is the ISR shrink, and the RTT
-	// term says it was not measured.
+	// The prediction is check's scenario for the fault performed (a crash)
+	// and the topic: dc-c holds only followers of t, so the topic's RTO is
+	// the ISR shrink, and the RTT term says it was not measured.
 	p := res.Predicted
-	if p == nil || p.Scenario != "lose dc-c" || p.Error != "" || p.RTOSeconds == nil || len(p.RTOBreakdown) == 0 {
-		t.Fatalf("prediction %+v, want lose dc-c with the topic's RTO and its breakdown", p)
+	if p == nil || p.Scenario != "crash dc-c" || p.Error != "" || p.RTOSeconds == nil || len(p.RTOBreakdown) == 0 {
+		t.Fatalf("prediction %+v, want crash dc-c with the topic's RTO and its breakdown", p)
 	}
 	if p.RTOBreakdown[0].Name != "inter-DC round trip" {
 		t.Errorf("first RTO term %+v, want the inter-DC round trip", p.RTOBreakdown[0])
@@ -414,7 +414,7 @@ func TestRunFailingHeal(t *testing.T) {
 func TestRunApplyFails(t *testing.T) {
 	h := newHarness(t)
 	h.b.applyErr = errors.New("permission denied")
-	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: time.Second}))
+	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: time.Second}))
 	if err != nil || res.Verdict != drill.Error || !res.Healed || res.ExitCode() != drill.ExitNotRun {
 		t.Errorf("result %+v, err %v; want an error verdict, healed, exit 2", res, err)
 	}
@@ -428,7 +428,7 @@ func TestRunApplyFails(t *testing.T) {
 func TestRunPredictionFails(t *testing.T) {
 	h := newHarness(t)
 	h.k.gatherErr = errors.New("no route to the cluster")
-	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: 100 * time.Millisecond}))
+	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 100 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +466,7 @@ func TestResumeFromEveryPhase(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
 			st := &State{ID: "d1", PID: 999999, Started: time.Now(), Backend: h.b.Spec(), Topic: "t",
-				Fault: drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: time.Minute}, Phase: phase, Injected: time.Now()}
+				Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: time.Minute}, Phase: phase, Injected: time.Now()}
 			if err := st.Save(h.dir); err != nil {
 				t.Fatal(err)
 			}
@@ -503,7 +503,7 @@ func TestResumeFromEveryPhase(t *testing.T) {
 func TestResumeContinuesTheHold(t *testing.T) {
 	h := newHarness(t)
 	injected := time.Now().Add(-200 * time.Millisecond)
-	st := &State{ID: "d1", Backend: h.b.Spec(), Fault: drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: 500 * time.Millisecond},
+	st := &State{ID: "d1", Backend: h.b.Spec(), Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 500 * time.Millisecond},
 		Phase: drill.Holding, Injected: injected}
 	if err := st.Save(h.dir); err != nil {
 		t.Fatal(err)

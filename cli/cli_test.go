@@ -250,7 +250,7 @@ func TestDrillUsageErrors(t *testing.T) {
 		{"no lab", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--lab-dir", t.TempDir()}, "is the lab up"},
 		{"exec without heal", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=true"}, "needs both an inject and a heal command"},
 		{"exec bad item", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "nuke=true"}, `--exec-inject "nuke=true"`},
-		{"exec other kind", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "freeze=a", "--exec-heal", "freeze=b"}, "--backend exec: the exec backend has no inject command for kill"},
+		{"exec other kind", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "freeze=a", "--exec-heal", "freeze=b"}, "--backend exec: the exec backend has no inject command for crash"},
 		{"chaos-mesh without namespace", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "chaos-mesh"}, "needs --namespace"},
 		{"producer-dc with exec", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-dc", "dc-a"}, "--producer-dc: the exec backend cannot place the producers in a DC"},
 		{"bad acks", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--acks", "2"}, `acks="2"`},

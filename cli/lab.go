@@ -244,10 +244,13 @@ STRETCHCTL_LAB_DC is set to the DC's name.`,
 func newLabFaultCmd(o *labOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fault KIND TARGET",
-		Short: "Inject a fault: kill|freeze|isolate DC, latency|loss|block LINKS",
+		Short: "Inject a fault: crash|lose|freeze|isolate DC, latency|loss|block LINKS",
 		Long: `Inject a fault into the lab. It stays until healed (stretchctl lab heal).
 
-  kill DC        SIGKILL every Kafka process of the DC
+  crash DC       SIGKILL every Kafka process of the DC; its hosts still answer
+                 (connection refused), as after a crash ("kill" is the same)
+  lose DC        cut the DC's links, then kill its processes: silent, as a
+                 power or network loss (every wait on it ends by a timeout)
   freeze DC      SIGSTOP them: alive but silent, like a hung host
   isolate DC     cut every link to and from the DC
   latency SPEC   change delays: dc-a/dc-b=50ms (round trip), dc-a>dc-b=30ms (one way)
@@ -262,7 +265,11 @@ Sites in link specs are the DCs and "ops", the operator's site.`,
 			if err != nil {
 				return err
 			}
-			added, err := l.Inject(cmd.Context(), lab.FaultKind(args[0]), args[1])
+			kind := lab.FaultKind(args[0])
+			if kind == "crash" {
+				kind = lab.FaultKill
+			}
+			added, err := l.Inject(cmd.Context(), kind, args[1])
 			if err != nil {
 				if len(added) > 0 {
 					return exitErr(ExitAssess, fmt.Errorf("%w (the fault is recorded: `stretchctl lab heal` undoes it)", err))

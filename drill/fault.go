@@ -20,13 +20,22 @@ import (
 // Kind is a kind of fault.
 type Kind string
 
-// The faults a drill injects.
+// The faults a drill injects. A real DC loss is silent — power or network
+// gone, no TCP reset, every wait ends by a timeout — while a crash of the
+// Kafka processes on hosts that stay up answers at once (connection
+// refused or reset): clients fail over very differently, so the two are
+// different faults with different predictions.
 const (
-	// Kill stops every Kafka process of a DC at once (SIGKILL, pod kill).
-	Kill Kind = "kill"
-	// Freeze makes them silent while alive (SIGSTOP, pod failure).
+	// Crash kills every Kafka process of a DC at once (SIGKILL, pod kill);
+	// the hosts answer. "kill" is accepted for it.
+	Crash Kind = "crash"
+	// Lose takes the DC away silently: its links are cut first, then its
+	// processes stopped, so no reset escapes (power or network loss).
+	Lose Kind = "lose"
+	// Freeze makes its processes silent while alive (SIGSTOP, pod failure).
 	Freeze Kind = "freeze"
-	// Isolate cuts every link to and from the DC.
+	// Isolate cuts every link to and from the DC; its processes run on: a
+	// split, the side with the controller majority goes on.
 	Isolate Kind = "isolate"
 	// Latency adds delay on the DC's links.
 	Latency Kind = "latency"
@@ -34,17 +43,35 @@ const (
 	Loss Kind = "loss"
 )
 
-// Kinds lists every kind, in the order help texts show them.
-func Kinds() []Kind { return []Kind{Kill, Freeze, Isolate, Latency, Loss} }
+// killAlias is the name crash had before DC loss and crash were told
+// apart; state files and scripts may still use it.
+const killAlias = "kill"
 
-// ParseKind reads a fault kind's name.
+// Kinds lists every kind, in the order help texts show them.
+func Kinds() []Kind { return []Kind{Crash, Lose, Freeze, Isolate, Latency, Loss} }
+
+// ParseKind reads a fault kind's name ("kill" is crash).
 func ParseKind(s string) (Kind, error) {
+	if s == killAlias {
+		return Crash, nil
+	}
 	for _, k := range Kinds() {
 		if string(k) == s {
 			return k, nil
 		}
 	}
-	return "", fmt.Errorf("unknown fault %q: want kill, freeze, isolate, latency or loss", s)
+	return "", fmt.Errorf("unknown fault %q: want crash (kill), lose, freeze, isolate, latency or loss", s)
+}
+
+// UnmarshalText reads a kind, "kill" as crash; an unknown name is kept
+// for Validate to refuse.
+func (k *Kind) UnmarshalText(b []byte) error {
+	if p, err := ParseKind(string(b)); err == nil {
+		*k = p
+	} else {
+		*k = Kind(b)
+	}
+	return nil
 }
 
 // Link reports whether the kind degrades links (latency, loss) rather

@@ -8,7 +8,7 @@ import (
 
 func TestFaultValidate(t *testing.T) {
 	good := []Fault{
-		{Kind: Kill, DC: "dc-a"}, {Kind: Isolate, DC: "dc-a", Duration: time.Minute},
+		{Kind: Crash, DC: "dc-a"}, {Kind: Isolate, DC: "dc-a", Duration: time.Minute},
 		{Kind: Latency, DC: "dc-a", Peer: "dc-b", Delay: 50 * time.Millisecond}, {Kind: Loss, DC: "dc-a", LossPercent: 100},
 	}
 	for _, f := range good {
@@ -18,11 +18,11 @@ func TestFaultValidate(t *testing.T) {
 	}
 	bad := map[string]Fault{
 		"unknown fault":   {Kind: "melt", DC: "dc-a"},
-		"needs a DC":      {Kind: Kill},
+		"needs a DC":      {Kind: Crash},
 		"two DCs":         {Kind: Latency, DC: "dc-a", Peer: "dc-a", Delay: time.Millisecond},
 		"positive delay":  {Kind: Latency, DC: "dc-a"},
 		"at most 100":     {Kind: Loss, DC: "dc-a", LossPercent: 101},
-		"takes only a DC": {Kind: Kill, DC: "dc-a", Delay: time.Second},
+		"takes only a DC": {Kind: Crash, DC: "dc-a", Delay: time.Second},
 		"must not be neg": {Kind: Freeze, DC: "dc-a", Duration: -time.Second},
 	}
 	for want, f := range bad {

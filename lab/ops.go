@@ -200,14 +200,17 @@ func (l *Lab) Inject(ctx context.Context, kind FaultKind, target string) ([]Faul
 	now := time.Now()
 	var added []Fault
 	switch kind {
-	case FaultKill, FaultFreeze, FaultIsolate:
+	case FaultKill, FaultFreeze, FaultIsolate, FaultLose:
 		if err := st.checkDC(target); err != nil {
 			return nil, err
 		}
-		if kind == FaultIsolate && st.Network != NetworkNamespaces {
-			return nil, errors.New("isolate needs network namespaces; this lab runs on loopback (not root)")
+		if (kind == FaultIsolate || kind == FaultLose) && st.Network != NetworkNamespaces {
+			return nil, fmt.Errorf("%s needs network namespaces; this lab runs on loopback (not root)", kind)
 		}
 		added = []Fault{{Kind: kind, DC: target, Since: now}}
+		if kind == FaultLose {
+			added = []Fault{{Kind: FaultIsolate, DC: target, Since: now}, {Kind: FaultKill, DC: target, Since: now}}
+		}
 	case FaultLatency, FaultLoss, FaultBlock:
 		if st.Network != NetworkNamespaces {
 			return nil, fmt.Errorf("%s needs network namespaces; this lab runs on loopback (not root)", kind)
@@ -220,7 +223,7 @@ func (l *Lab) Inject(ctx context.Context, kind FaultKind, target string) ([]Faul
 			added = append(added, Fault{Kind: kind, Link: r, Since: now})
 		}
 	default:
-		return nil, fmt.Errorf("unknown fault %q (want kill, freeze, isolate, latency, loss or block)", kind)
+		return nil, fmt.Errorf("unknown fault %q (want kill, freeze, isolate, lose, latency, loss or block)", kind)
 	}
 
 	// Record first, act second: if we die in between, heal and down still
@@ -230,29 +233,37 @@ func (l *Lab) Inject(ctx context.Context, kind FaultKind, target string) ([]Faul
 		return nil, err
 	}
 	switch kind {
-	case FaultKill, FaultFreeze:
-		sig, want := syscall.SIGKILL, ProcDown
-		if kind == FaultFreeze {
-			sig, want = syscall.SIGSTOP, ProcFrozen
-		}
-		var pids []int
-		for _, n := range st.Layout.Nodes {
-			if n.DC == target && procState(n.Pid, nodeMarker(l.nodeDir(n.ID))) != ProcDown {
-				if err := signalGroup(n.Pid, sig); err != nil {
-					return added, fmt.Errorf("signal node %d: %w", n.ID, err)
-				}
-				pids = append(pids, n.Pid)
-			}
-		}
-		if left := waitState(pids, func(int) string { return "" }, want, 10*time.Second); len(left) > 0 {
-			return added, fmt.Errorf("processes %s did not reach state %s", pidList(left), want)
-		}
-	default:
+	case FaultKill:
+		return added, l.signalDC(st, target, syscall.SIGKILL, ProcDown)
+	case FaultFreeze:
+		return added, l.signalDC(st, target, syscall.SIGSTOP, ProcFrozen)
+	case FaultLose:
+		// Links first: the processes die behind a cut, so their sockets'
+		// resets never reach anyone, as in a power or network loss.
 		if err := l.routerClient().SetLinks(ctx, effective(st.Baseline, st.Faults)); err != nil {
 			return added, err
 		}
+		return added, l.signalDC(st, target, syscall.SIGKILL, ProcDown)
 	}
-	return added, nil
+	return added, l.routerClient().SetLinks(ctx, effective(st.Baseline, st.Faults))
+}
+
+// signalDC sends sig to every running Kafka process of dc and waits until
+// they reach state want.
+func (l *Lab) signalDC(st *State, dc string, sig syscall.Signal, want ProcState) error {
+	var pids []int
+	for _, n := range st.Layout.Nodes {
+		if n.DC == dc && procState(n.Pid, nodeMarker(l.nodeDir(n.ID))) != ProcDown {
+			if err := signalGroup(n.Pid, sig); err != nil {
+				return fmt.Errorf("signal node %d: %w", n.ID, err)
+			}
+			pids = append(pids, n.Pid)
+		}
+	}
+	if left := waitState(pids, func(int) string { return "" }, want, 10*time.Second); len(left) > 0 {
+		return fmt.Errorf("processes %s did not reach state %s", pidList(left), want)
+	}
+	return nil
 }
 
 // HealReport says what a heal did.

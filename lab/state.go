@@ -22,6 +22,10 @@ const (
 	FaultKill    FaultKind = "kill"    // SIGKILL every Kafka process of a DC
 	FaultFreeze  FaultKind = "freeze"  // SIGSTOP them: alive but silent, like a hung host
 	FaultIsolate FaultKind = "isolate" // cut every link to and from a DC
+	// FaultLose takes a DC away silently: its links are cut first, then
+	// its processes killed, so no connection reset escapes. It is
+	// recorded as an isolate and a kill of the DC.
+	FaultLose FaultKind = "lose"
 	FaultLatency FaultKind = "latency" // change a link's delay
 	FaultLoss    FaultKind = "loss"    // drop a percentage of a link's packets
 	FaultBlock   FaultKind = "block"   // cut a link

@@ -75,8 +75,8 @@ func passResult() *drill.Result {
 		ClusterID: "MkU3OEVBNTcwNTJENDM2Qk",
 		Config:    "stretch.yaml",
 		Backend:   "lab",
-		Fault:     drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: 60 * time.Second},
-		Scenario:  "lose dc-a",
+		Fault:     drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 60 * time.Second},
+		Scenario:  "crash dc-a",
 		Workload: drill.Workload{
 			Topic: "drill-ledger", Partitions: 6, ProducerDC: "dc-b", Producers: 2, RatePerSecond: 500,
 			Library: "java", LibraryVersion: "4.3.1", VersionNote: "no version given: java 4.3.1, the newest this stretchctl supports",
@@ -98,7 +98,7 @@ func passResult() *drill.Result {
 		Goals:    drill.Goals{RPO: 0, RTOSeconds: 30},
 		GoalsMet: true,
 		Predicted: &drill.Prediction{
-			Scenario: "lose dc-a", QuorumSurvives: true, RTOSeconds: ptr(9.5), GoalsMet: true,
+			Scenario: "crash dc-a", QuorumSurvives: true, RTOSeconds: ptr(9.5), GoalsMet: true,
 			Why: []string{
 				"KRaft voters are placed 1/1/1: the quorum survives",
 				"2 of 6 leaders of drill-ledger are in dc-a: they move to dc-b after broker.session.timeout.ms",

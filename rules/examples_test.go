@@ -120,7 +120,7 @@ func examples() []example {
 		{dir: "20-well-configured", doc: "3 DC, RF 3 1/1/1, min.insync 2, good clients", dcs: dcs3, racks: threeDC,
 			voters: voters3, leader: 101, rto: "60s",
 			topics:  []exTopic{{name: "orders", m: 2, parts: repeat(6, []int32{1, 2, 3})}, {name: "__consumer_offsets", m: 2, parts: repeat(3, []int32{1, 2, 3})}},
-			clients: []topology.ClientConfig{goodProducer(), goodConsumer()}},
+			clients: []topology.ClientConfig{goodProducer(), goodProducerIn("dc-b"), goodConsumer()}},
 		{dir: "21-misconfigured", doc: "one cluster with most things wrong", dcs: dcs3,
 			racks:  map[int32]string{1: "dc-a", 2: "dc-a", 3: "dc-a", 4: "dc-b", 5: ""},
 			voters: map[int32]string{1: "dc-a", 4: "dc-b"}, leader: 1, lagging: []int32{4}, rto: "10s",
@@ -144,6 +144,14 @@ func goodProducer() topology.ClientConfig {
 			"retries": {Value: "2147483647", Default: "java default"}, "delivery.timeout.ms": {Value: "120000", Default: "java default"},
 			"request.timeout.ms": {Value: "15000", Key: "request.timeout.ms", Line: 2}, "retry.backoff.max.ms": {Value: "1000", Default: "java default"},
 			"bootstrap.servers": {Value: "b1:9092,b2:9092", Key: "bootstrap.servers", Line: 1}, "metadata.recovery.strategy": {Value: "rebootstrap", Default: "java 4.x default"}}}
+}
+
+// goodProducerIn is the same application running in another DC: with
+// producers in two DCs, cutting one off leaves the other writing.
+func goodProducerIn(dc string) topology.ClientConfig {
+	c := goodProducer()
+	c.File, c.DC = "clients/good-producer-"+dc+".properties", dc
+	return c
 }
 
 func goodConsumer() topology.ClientConfig {

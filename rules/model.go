@@ -72,6 +72,8 @@ type model struct {
 	// brokerDC maps broker id to DC index; -1 when the broker's rack maps
 	// to no listed DC.
 	brokerDC map[int32]int
+	// serving says which brokers serve (not fenced, not absent).
+	serving map[int32]bool
 	// dataDCs are the DC indexes that hold brokers.
 	dataDCs []int
 	// voters are the KRaft voter ids and their DC index (-1 unknown).
@@ -106,9 +108,13 @@ type partFacts struct {
 	rByDC    [maxDCs]uint8
 	isrByDC  [maxDCs]uint8
 	elrByDC  [maxDCs]uint8
-	isr      int
-	leaderDC int  // -1 no leader or unknown
-	unknown  bool // a replica sits on a broker whose DC is unknown
+	// aliveByDC counts the replicas on serving brokers (not fenced, not
+	// absent): only those survive anything.
+	aliveByDC [maxDCs]uint8
+	isr       int
+	leaderDC  int  // -1 no leader or unknown
+	noLeader  bool // the leader is -1: the partition is offline now
+	unknown   bool // a replica sits on a broker whose DC is unknown
 }
 
 func (p *partFacts) rMax() int {
@@ -147,7 +153,7 @@ func newModel(in *Input) (*model, error) {
 	if len(in.Config.Topology.DCs) > maxDCs {
 		return nil, fmt.Errorf("at most %d DCs are supported, the config lists %d", maxDCs, len(in.Config.Topology.DCs))
 	}
-	m := &model{in: in, goals: in.Config.Goals, dcs: in.Config.Topology.DCs, brokerDC: map[int32]int{}}
+	m := &model{in: in, goals: in.Config.Goals, dcs: in.Config.Topology.DCs, brokerDC: map[int32]int{}, serving: map[int32]bool{}}
 	m.major = majorVersion(in.Config.Cluster.KafkaVersion)
 	if v := in.Snapshot.KafkaVersion; v != "" {
 		m.major = majorVersion(v)
@@ -159,6 +165,7 @@ func newModel(in *Input) (*model, error) {
 			dc = -1
 		}
 		m.brokerDC[b.ID] = dc
+		m.serving[b.ID] = b.Serving()
 		if dc >= 0 {
 			dataDC[dc] = true
 		}
@@ -262,10 +269,14 @@ func (m *model) topicModel(t *topology.Topic) *topicModel {
 		for _, r := range p.Replicas {
 			if dc, ok := m.brokerDC[r]; ok && dc >= 0 {
 				f.rByDC[dc]++
+				if m.serving[r] {
+					f.aliveByDC[dc]++
+				}
 			} else {
 				f.unknown = true
 			}
 		}
+		f.noLeader = p.Leader < 0
 		for _, r := range p.ISR {
 			if dc, ok := m.brokerDC[r]; ok && dc >= 0 {
 				f.isrByDC[dc]++

@@ -108,11 +108,15 @@ type TopicImpact struct {
 // ScenarioKind is how a DC fails.
 type ScenarioKind string
 
-// Scenario kinds.
+// Scenario kinds: how a DC fails, which decides how clients notice.
 const (
-	// Lose: the DC is gone (power, fire): its processes and data are lost.
+	// Crash: the DC's Kafka processes die while their hosts stay up:
+	// connections are refused at once.
+	Crash ScenarioKind = "crash"
+	// Lose: the DC is gone (power, network, fire): silent, every wait on
+	// it ends by a timeout; its data is lost.
 	Lose ScenarioKind = "lose"
-	// Isolate: the DC is cut off but keeps running on its own.
+	// Isolate: the DC is cut off but keeps running on its own: a split.
 	Isolate ScenarioKind = "isolate"
 )
 

@@ -49,7 +49,25 @@ type Broker struct {
 	Rack string `json:"rack,omitempty"`
 	// Configs are the broker's effective configs; nil when not read.
 	Configs Configs `json:"configs,omitempty"`
+	// State is whether the broker serves: up (registered and unfenced;
+	// also written as ""), fenced by the controller, or absent (a replica
+	// names it but no broker with that id is registered or answers).
+	// Only an up broker survives anything.
+	State BrokerState `json:"state,omitempty"`
 }
+
+// BrokerState says whether a broker serves.
+type BrokerState string
+
+// The broker states.
+const (
+	BrokerUp     BrokerState = "up"
+	BrokerFenced BrokerState = "fenced"
+	BrokerAbsent BrokerState = "absent"
+)
+
+// Serving reports whether the broker serves (up, or not known otherwise).
+func (b Broker) Serving() bool { return b.State == "" || b.State == BrokerUp }
 
 // Addr is host:port.
 func (b Broker) Addr() string { return b.Host + ":" + strconv.Itoa(int(b.Port)) }

@@ -162,84 +162,101 @@ func (b *Backend) Spec() drill.Spec {
 	return drill.Spec{ChaosMesh: &s}
 }
 
-// Object returns the Chaos Mesh object that injects f (a *PodChaos or a
-// *NetworkChaos), without creating it.
-func (b *Backend) Object(f drill.Fault) (client.Object, error) {
+// Objects returns the Chaos Mesh objects that inject f, in the order
+// they are created, without creating them: one for most faults; for lose,
+// a NetworkChaos partition first (so that no connection reset escapes)
+// and then a PodChaos pod-failure.
+func (b *Backend) Objects(f drill.Fault) ([]client.Object, error) {
 	if err := checkSpec(b.spec); err != nil {
 		return nil, err
 	}
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	meta := b.objectMeta(f)
-	duration := durationString(f.Duration + drill.Grace)
-	dcPods := b.pods(f.DC, false)
-	var obj interface {
-		client.Object
-		Default(context.Context, runtime.Object) error
-		Validate() ([]string, error)
-	}
+	var objs []chaosObject
 	switch f.Kind {
-	case drill.Kill, drill.Freeze:
-		action := cm.PodKillAction
-		if f.Kind == drill.Freeze {
-			action = cm.PodFailureAction
-		}
-		obj = &cm.PodChaos{
-			ObjectMeta: meta,
-			Spec: cm.PodChaosSpec{
-				ContainerSelector: cm.ContainerSelector{PodSelector: dcPods},
-				Action:            action,
-				Duration:          &duration,
-			},
-		}
+	case drill.Crash:
+		objs = append(objs, b.podChaos(f, cm.PodKillAction))
+	case drill.Freeze:
+		objs = append(objs, b.podChaos(f, cm.PodFailureAction))
+	case drill.Lose:
+		objs = append(objs, b.networkChaos(f), b.podChaos(f, cm.PodFailureAction))
 	case drill.Isolate, drill.Latency, drill.Loss:
-		target := b.pods(f.DC, true)
-		if f.Peer != "" {
-			target = b.pods(f.Peer, false)
-		}
-		spec := cm.NetworkChaosSpec{
-			PodSelector: dcPods,
-			Duration:    &duration,
-			Direction:   cm.Both,
-			Target:      &target,
-		}
-		switch f.Kind {
-		case drill.Isolate:
-			spec.Action = cm.PartitionAction
-		case drill.Latency:
-			// Both directions get half of the round trip.
-			spec.Action = cm.DelayAction
-			spec.Delay = &cm.DelaySpec{
-				Latency:     latencyString(f.Delay / 2),
-				Jitter:      cm.DefaultJitter,
-				Correlation: cm.DefaultCorrelation,
-			}
-		case drill.Loss:
-			spec.Action = cm.LossAction
-			spec.Loss = &cm.LossSpec{
-				Loss:        strconv.FormatFloat(f.LossPercent, 'f', -1, 64),
-				Correlation: cm.DefaultCorrelation,
-			}
-		}
-		obj = &cm.NetworkChaos{ObjectMeta: meta, Spec: spec}
+		objs = append(objs, b.networkChaos(f))
 	default:
 		return nil, fmt.Errorf("chaos mesh: no object for fault %s", f.Kind)
 	}
-	// What Chaos Mesh's admission webhooks do (default, then validate), on
-	// a copy: a mistake shows here rather than as a rejection from the
-	// cluster.
-	check := obj.DeepCopyObject().(interface {
-		Default(context.Context, runtime.Object) error
-		Validate() ([]string, error)
-	})
-	if err := check.Default(context.Background(), check.(runtime.Object)); err != nil {
-		return nil, fmt.Errorf("chaos mesh: %s %s: %w", kindOf(obj), meta.Name, err)
+	out := make([]client.Object, 0, len(objs))
+	for _, obj := range objs {
+		// What Chaos Mesh's admission webhooks do (default, then
+		// validate), on a copy: a mistake shows here rather than as a
+		// rejection from the cluster.
+		check := obj.DeepCopyObject().(chaosObject)
+		if err := check.Default(context.Background(), check); err != nil {
+			return nil, fmt.Errorf("chaos mesh: %s %s: %w", kindOf(obj), obj.GetName(), err)
+		}
+		if _, err := check.Validate(); err != nil {
+			return nil, fmt.Errorf("chaos mesh: %s %s: %w", kindOf(obj), obj.GetName(), err)
+		}
+		out = append(out, obj)
 	}
-	if _, err := check.Validate(); err != nil {
-		return nil, fmt.Errorf("chaos mesh: %s %s: %w", kindOf(obj), meta.Name, err)
+	return out, nil
+}
+
+// chaosObject is a Chaos Mesh object with its webhooks' default and
+// validation.
+type chaosObject interface {
+	client.Object
+	Default(context.Context, runtime.Object) error
+	Validate() ([]string, error)
+}
+
+// podChaos is the PodChaos of f with action.
+func (b *Backend) podChaos(f drill.Fault, action cm.PodChaosAction) chaosObject {
+	duration := durationString(f.Duration + drill.Grace)
+	return &cm.PodChaos{
+		ObjectMeta: b.objectMeta(f),
+		Spec: cm.PodChaosSpec{
+			ContainerSelector: cm.ContainerSelector{PodSelector: b.pods(f.DC, false)},
+			Action:            action,
+			Duration:          &duration,
+		},
 	}
-	return obj, nil
+}
+
+// networkChaos is the NetworkChaos of f: a partition (isolate, lose), a
+// delay or a loss between the DC's pods and the others (or the peer's).
+func (b *Backend) networkChaos(f drill.Fault) chaosObject {
+	duration := durationString(f.Duration + drill.Grace)
+	target := b.pods(f.DC, true)
+	if f.Peer != "" {
+		target = b.pods(f.Peer, false)
+	}
+	spec := cm.NetworkChaosSpec{
+		PodSelector: b.pods(f.DC, false),
+		Duration:    &duration,
+		Direction:   cm.Both,
+		Target:      &target,
+	}
+	switch f.Kind {
+	case drill.Isolate, drill.Lose:
+		spec.Action = cm.PartitionAction
+	case drill.Latency:
+		// Both directions get half of the round trip.
+		spec.Action = cm.DelayAction
+		spec.Delay = &cm.DelaySpec{
+			Latency:     latencyString(f.Delay / 2),
+			Jitter:      cm.DefaultJitter,
+			Correlation: cm.DefaultCorrelation,
+		}
+	case drill.Loss:
+		spec.Action = cm.LossAction
+		spec.Loss = &cm.LossSpec{
+			Loss:        strconv.FormatFloat(f.LossPercent, 'f', -1, 64),
+			Correlation: cm.DefaultCorrelation,
+		}
+	}
+	return &cm.NetworkChaos{ObjectMeta: b.objectMeta(f), Spec: spec}
 }
 
 // pods selects the Kafka pods of dc, or with others those of every DC but
@@ -353,16 +370,25 @@ func kindOf(o client.Object) string {
 	return fmt.Sprintf("%T", o)
 }
 
-// Apply implements Backend: it creates the object for f. An object of the
-// same name made for the same fault is fine; one made for another fault,
-// or one being deleted, is an error.
+// Apply implements Backend: it creates the objects for f, in order. An
+// object of the same name made for the same fault is fine; one made for
+// another fault, or one being deleted, is an error.
 func (b *Backend) Apply(ctx context.Context, f drill.Fault) error {
-	obj, err := b.Object(f)
+	objs, err := b.Objects(f)
 	if err != nil {
 		return err
 	}
+	for _, obj := range objs {
+		if err := b.create(ctx, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Backend) create(ctx context.Context, obj client.Object) error {
 	ref := objectRef(obj)
-	err = b.c.Create(ctx, obj)
+	err := b.c.Create(ctx, obj)
 	if err == nil {
 		return nil
 	}

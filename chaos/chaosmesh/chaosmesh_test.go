@@ -24,7 +24,7 @@ import (
 const zone = DefaultZoneLabel
 
 func TestSpecErrors(t *testing.T) {
-	f := drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: time.Minute}
+	f := drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: time.Minute}
 	for _, tc := range []struct {
 		spec drill.ChaosMeshSpec
 		want string
@@ -45,7 +45,7 @@ func TestSpecErrors(t *testing.T) {
 		}
 	}
 	b := New(drill.ChaosMeshSpec{Namespace: "chaos", DrillID: "d1"}, nil)
-	if _, err := b.Object(drill.Fault{Kind: drill.Latency, DC: "dc-a"}); err == nil {
+	if _, err := b.Objects(drill.Fault{Kind: drill.Latency, DC: "dc-a"}); err == nil {
 		t.Error("a latency fault without a delay was accepted")
 	}
 }
@@ -166,8 +166,10 @@ func TestEnvtest(t *testing.T) {
 			name   string
 			action cm.PodChaosAction
 		}{
-			{drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: hold}, "stretchctl-d1-kill-dc-a", cm.PodKillAction},
+			{drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: hold}, "stretchctl-d1-crash-dc-a", cm.PodKillAction},
 			{drill.Fault{Kind: drill.Freeze, DC: "dc-b", Duration: hold}, "stretchctl-d1-freeze-dc-b", cm.PodFailureAction},
+			// lose: the partition comes first (checked below), then the pods fail.
+			{drill.Fault{Kind: drill.Lose, DC: "dc-c", Duration: hold}, "stretchctl-d1-lose-dc-c", cm.PodFailureAction},
 		} {
 			for range 2 { // the second Apply finds it there
 				if err := b.Apply(ctx, tc.f); err != nil {
@@ -201,6 +203,7 @@ func TestEnvtest(t *testing.T) {
 			loss    string
 		}{
 			{drill.Fault{Kind: drill.Isolate, DC: "dc-c", Duration: hold}, "stretchctl-d1-isolate-dc-c", cm.PartitionAction, others("dc-c"), "", ""},
+			{drill.Fault{Kind: drill.Lose, DC: "dc-c", Duration: hold}, "stretchctl-d1-lose-dc-c", cm.PartitionAction, others("dc-c"), "", ""},
 			{drill.Fault{Kind: drill.Latency, DC: "dc-a", Peer: "dc-b", Delay: 50 * time.Millisecond, Duration: hold},
 				"stretchctl-d1-latency-dc-a-dc-b", cm.DelayAction, peer("dc-b"), "25ms", ""},
 			{drill.Fault{Kind: drill.Latency, DC: "dc-c", Delay: 3 * time.Millisecond, Duration: hold},
@@ -247,17 +250,17 @@ func TestEnvtest(t *testing.T) {
 
 	t.Run("recover", func(t *testing.T) {
 		other := New(drill.ChaosMeshSpec{Namespace: "chaos", DrillID: "d2"}, c)
-		if err := other.Apply(ctx, drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: hold}); err != nil {
+		if err := other.Apply(ctx, drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: hold}); err != nil {
 			t.Fatal(err)
 		}
-		if n := count(ctx, t, c, "d1"); n != 7 {
-			t.Fatalf("drill d1 has %d objects before recover, want 7", n)
+		if n := count(ctx, t, c, "d1"); n != 9 {
+			t.Fatalf("drill d1 has %d objects before recover, want 9", n)
 		}
 		start := time.Now()
-		if err := b.Recover(ctx, drill.Fault{Kind: drill.Kill, DC: "dc-a"}); err != nil {
+		if err := b.Recover(ctx, drill.Fault{Kind: drill.Crash, DC: "dc-a"}); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("recovered 7 objects in %v", time.Since(start).Round(time.Millisecond))
+		t.Logf("recovered 9 objects in %v", time.Since(start).Round(time.Millisecond))
 		if n := count(ctx, t, c, "d1"); n != 0 {
 			t.Errorf("drill d1 has %d objects after recover", n)
 		}
@@ -270,7 +273,7 @@ func TestEnvtest(t *testing.T) {
 
 		// An object that does not go (Chaos Mesh's finalizer while it
 		// heals) is named in the error once ctx ends.
-		key := client.ObjectKey{Namespace: "chaos", Name: "stretchctl-d2-kill-dc-a"}
+		key := client.ObjectKey{Namespace: "chaos", Name: "stretchctl-d2-crash-dc-a"}
 		var pc cm.PodChaos
 		if err := c.Get(ctx, key, &pc); err != nil {
 			t.Fatal(err)
@@ -280,13 +283,13 @@ func TestEnvtest(t *testing.T) {
 			t.Fatal(err)
 		}
 		short, cancelShort := context.WithTimeout(ctx, 500*time.Millisecond)
-		err := other.Recover(short, drill.Fault{Kind: drill.Kill, DC: "dc-a"})
+		err := other.Recover(short, drill.Fault{Kind: drill.Crash, DC: "dc-a"})
 		cancelShort()
-		if err == nil || !strings.Contains(err.Error(), "left: PodChaos chaos/stretchctl-d2-kill-dc-a (finalizers chaos-mesh/records)") {
+		if err == nil || !strings.Contains(err.Error(), "left: PodChaos chaos/stretchctl-d2-crash-dc-a (finalizers chaos-mesh/records)") {
 			t.Errorf("recover with a stuck object: %v", err)
 		}
 		// Apply refuses it while it is being deleted.
-		if err := other.Apply(ctx, drill.Fault{Kind: drill.Kill, DC: "dc-a", Duration: hold}); err == nil || !strings.Contains(err.Error(), "being deleted") {
+		if err := other.Apply(ctx, drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: hold}); err == nil || !strings.Contains(err.Error(), "being deleted") {
 			t.Errorf("Apply while the object is deleted: %v", err)
 		}
 		if err := c.Get(ctx, key, &pc); err != nil {

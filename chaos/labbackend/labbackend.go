@@ -67,7 +67,10 @@ func (b *Backend) Apply(ctx context.Context, f drill.Fault) error {
 		return err
 	}
 	switch f.Kind {
-	case drill.Kill, drill.Freeze, drill.Isolate:
+	case drill.Crash:
+		_, err := b.l.Inject(ctx, lab.FaultKill, f.DC)
+		return err
+	case drill.Lose, drill.Freeze, drill.Isolate:
 		_, err := b.l.Inject(ctx, lab.FaultKind(f.Kind), f.DC)
 		return err
 	}
