@@ -25,7 +25,7 @@ const (
 	// FaultLose takes a DC away silently: its links are cut first, then
 	// its processes killed, so no connection reset escapes. It is
 	// recorded as an isolate and a kill of the DC.
-	FaultLose FaultKind = "lose"
+	FaultLose    FaultKind = "lose"
 	FaultLatency FaultKind = "latency" // change a link's delay
 	FaultLoss    FaultKind = "loss"    // drop a percentage of a link's packets
 	FaultBlock   FaultKind = "block"   // cut a link

@@ -103,11 +103,11 @@ type topicModel struct {
 
 // partFacts are the placement facts of one partition.
 type partFacts struct {
-	id       int32
-	rf       int
-	rByDC    [maxDCs]uint8
-	isrByDC  [maxDCs]uint8
-	elrByDC  [maxDCs]uint8
+	id      int32
+	rf      int
+	rByDC   [maxDCs]uint8
+	isrByDC [maxDCs]uint8
+	elrByDC [maxDCs]uint8
 	// aliveByDC counts the replicas on serving brokers (not fenced, not
 	// absent): only those survive anything.
 	aliveByDC [maxDCs]uint8
