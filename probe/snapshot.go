@@ -174,6 +174,7 @@ func (r *reader) snapshot(ctx context.Context) (*topology.Snapshot, error) {
 		return nil, err
 	}
 	r.log.Debug("metadata read", "broker", boot.Addr(), "brokers", len(md.Brokers), "topics", len(md.Topics), "elapsed", time.Since(start))
+	md = r.everyBroker(ctx, boot, md)
 	readMetadata(snap, md)
 	r.topicErrors(md)
 	r.describeCluster(ctx, boot, snap)
@@ -264,6 +265,150 @@ func (r *reader) bootstrap(ctx context.Context, topics []string) (*sarama.Broker
 	return nil, nil, &ConnectError{Addrs: slices.Clone(addrs), Errs: errs, Timeout: r.s.timeout}
 }
 
+// everyBroker asks every broker that first answer lists for its metadata
+// and merges the answers: brokers apply metadata changes at their own
+// pace, so right after a change (a topic just created, a leader just
+// moved) the first broker to answer may not know it yet. Every topic some
+// broker serves is kept, each partition as the broker with the highest
+// leader epoch sees it (Metadata v7+, KIP-320), and a broker whose view
+// lags is named in Errors (subject "metadata").
+func (r *reader) everyBroker(ctx context.Context, boot *sarama.Broker, first *sarama.MetadataResponse) *sarama.MetadataResponse {
+	type answer struct {
+		id int32
+		md *sarama.MetadataResponse
+	}
+	var others []*sarama.Broker
+	for _, b := range first.Brokers {
+		if b.Addr() != boot.Addr() {
+			others = append(others, b)
+		}
+	}
+	if len(others) == 0 {
+		return first
+	}
+	answers := make(chan answer, len(others))
+	for _, b := range others {
+		go func() {
+			md, err := r.conn(b.Addr()).GetMetadata(sarama.NewMetadataRequest(r.s.version, nil))
+			if err != nil {
+				r.log.Debug("metadata of one broker not read", "broker", b.ID(), "err", err)
+				md = nil
+			}
+			answers <- answer{b.ID(), md}
+		}()
+	}
+	views := map[int32]*sarama.MetadataResponse{}
+	if bootID := brokerID(first, boot.Addr()); bootID >= 0 {
+		views[bootID] = first
+	}
+	for range others {
+		select {
+		case a := <-answers:
+			if a.md != nil {
+				views[a.id] = a.md
+			}
+		case <-ctx.Done():
+			return first
+		}
+	}
+	merged, lag := mergeMetadata(first, views)
+	for _, l := range lag {
+		r.fail("metadata", "%s", l)
+	}
+	return merged
+}
+
+// brokerID finds the id of the broker at addr in a metadata answer.
+func brokerID(md *sarama.MetadataResponse, addr string) int32 {
+	for _, b := range md.Brokers {
+		if b.Addr() == addr {
+			return b.ID()
+		}
+	}
+	return -1
+}
+
+// mergeMetadata keeps every topic of any view and, per partition, the
+// view with the highest leader epoch; it says which brokers lag.
+func mergeMetadata(first *sarama.MetadataResponse, views map[int32]*sarama.MetadataResponse) (*sarama.MetadataResponse, []string) {
+	type key struct {
+		topic string
+		part  int32
+	}
+	best := map[key]*sarama.PartitionMetadata{}
+	topics := map[string]*sarama.TopicMetadata{}
+	var order []string
+	ids := make([]int32, 0, len(views))
+	for id := range views {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		for _, t := range views[id].Topics {
+			if _, ok := topics[t.Name]; !ok {
+				tc := *t
+				tc.Partitions = nil
+				topics[t.Name] = &tc
+				order = append(order, t.Name)
+			}
+			for _, p := range t.Partitions {
+				k := key{t.Name, p.ID}
+				if cur, ok := best[k]; !ok || p.LeaderEpoch > cur.LeaderEpoch {
+					best[k] = p
+				}
+			}
+		}
+	}
+	var lag []string
+	for _, id := range ids {
+		seen := map[key]int32{}
+		for _, t := range views[id].Topics {
+			for _, p := range t.Partitions {
+				seen[key{t.Name, p.ID}] = p.LeaderEpoch
+			}
+		}
+		missingTopics, older := map[string]bool{}, 0
+		for k, p := range best {
+			e, ok := seen[k]
+			switch {
+			case !ok:
+				missingTopics[k.topic] = true
+			case e < p.LeaderEpoch:
+				older++
+			}
+		}
+		if len(missingTopics) > 0 || older > 0 {
+			names := make([]string, 0, len(missingTopics))
+			for n := range missingTopics {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			if len(names) > 5 {
+				names = append(names[:5], "…")
+			}
+			msg := fmt.Sprintf("broker %d's metadata lags the others'", id)
+			if len(names) > 0 {
+				msg += "; it does not know topics " + strings.Join(names, ", ")
+			}
+			if older > 0 {
+				msg += fmt.Sprintf("; it has an older leader for %d partitions", older)
+			}
+			lag = append(lag, msg)
+		}
+	}
+	for k, p := range best {
+		topics[k.topic].Partitions = append(topics[k.topic].Partitions, p)
+	}
+	out := *first
+	out.Topics = nil
+	for _, n := range order {
+		t := topics[n]
+		slices.SortFunc(t.Partitions, func(a, b *sarama.PartitionMetadata) int { return int(a.ID - b.ID) })
+		out.Topics = append(out.Topics, t)
+	}
+	return &out, lag
+}
+
 // readMetadata fills brokers, topics and partitions from a Metadata answer.
 func readMetadata(snap *topology.Snapshot, md *sarama.MetadataResponse) {
 	snap.ControllerID = md.ControllerID
@@ -272,7 +417,8 @@ func readMetadata(snap *topology.Snapshot, md *sarama.MetadataResponse) {
 	}
 	for _, b := range md.Brokers {
 		host, port := splitAddr(b.Addr())
-		snap.Brokers = append(snap.Brokers, topology.Broker{ID: b.ID(), Host: host, Port: port, Rack: b.Rack()})
+		// Metadata lists the brokers that serve: registered, unfenced.
+		snap.Brokers = append(snap.Brokers, topology.Broker{ID: b.ID(), Host: host, Port: port, Rack: b.Rack(), State: topology.BrokerUp})
 	}
 	for _, t := range md.Topics {
 		if !errors.Is(t.Err, sarama.ErrNoError) && len(t.Partitions) == 0 {
@@ -343,7 +489,11 @@ func (r *reader) describeCluster(ctx context.Context, boot *sarama.Broker, snap 
 		if b.Rack != nil {
 			rack = *b.Rack
 		}
-		snap.Brokers = append(snap.Brokers, topology.Broker{ID: b.BrokerID, Host: b.Host, Port: b.Port, Rack: rack})
+		state := topology.BrokerUp
+		if b.IsFenced {
+			state = topology.BrokerFenced
+		}
+		snap.Brokers = append(snap.Brokers, topology.Broker{ID: b.BrokerID, Host: b.Host, Port: b.Port, Rack: rack, State: state})
 		if b.IsFenced {
 			r.fail(brokerSubject(b.BrokerID), "fenced: registered with the controller but not serving clients (down, or cut off from the controller)")
 		}
@@ -367,6 +517,8 @@ func (r *reader) checkReplicaBrokers(snap *topology.Snapshot) {
 	}
 	for id, n := range missing {
 		r.fail(brokerSubject(id), "not in metadata (down or fenced) but holds %d replicas", n)
+		// Its replicas do not serve; where it ran is unknown (no rack).
+		snap.Brokers = append(snap.Brokers, topology.Broker{ID: id, State: topology.BrokerAbsent})
 	}
 }
 

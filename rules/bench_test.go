@@ -54,7 +54,7 @@ func BenchmarkEvaluate1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(rep.Scenarios) != 6 {
+		if len(rep.Scenarios) != 9 {
 			b.Fatalf("%d scenarios", len(rep.Scenarios))
 		}
 	}

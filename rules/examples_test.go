@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchctl/stretchctl/clients"
 	"github.com/stretchctl/stretchctl/config"
 	"github.com/stretchctl/stretchctl/internal/golden"
 	"github.com/stretchctl/stretchctl/topology"
@@ -27,6 +29,10 @@ type exTopic struct {
 	parts [][]int32
 	// isr overrides the ISR of partitions by index (default: all replicas).
 	isr map[int][]int32
+	// elr sets eligible leader replicas (KIP-966) of partitions by index.
+	elr map[int][]int32
+	// offline lists partitions (by index) whose leader is -1.
+	offline []int
 }
 
 type example struct {
@@ -43,6 +49,7 @@ type example struct {
 	broker  map[string]string // broker config overrides
 	mode    string
 	lagging []int32 // voters not caught up
+	fenced  []int32 // brokers the controller fenced
 }
 
 var brokerBaseline = map[string]string{
@@ -135,7 +142,77 @@ func examples() []example {
 		{dir: "22-zookeeper", doc: "a 3.9 ZooKeeper-mode cluster with the ensemble 2+1", dcs: dcs3, racks: threeDC, mode: "zookeeper",
 			broker: map[string]string{"zookeeper.connect": "zk1:2181,zk2:2181,zk3:2181/kafka"},
 			topics: []exTopic{{name: "orders", m: 2, parts: repeat(3, []int32{1, 2, 3})}}},
+		// The truth fixtures: one per fact of the scenario model
+		// (TestScenarioTruth says what each must give, and why).
+		{dir: "30-fenced-broker", doc: "3 DC, RF 3 1/1/1, min.insync 2, broker 3 in dc-c fenced: its replicas left the ISR", dcs: dcs3, racks: threeDC,
+			voters: voters3, leader: 101, fenced: []int32{3},
+			topics: []exTopic{{name: "orders", m: 2, parts: repeat(3, []int32{1, 2, 3}), isr: map[int][]int32{0: {1, 2}, 1: {2, 1}, 2: {1, 2}}}}},
+		{dir: "31-offline-partition", doc: "3 DC, RF 3 1/1/1, min.insync 2, partition 0 already leaderless", dcs: dcs3, racks: threeDC,
+			voters: voters3, leader: 101,
+			topics: []exTopic{{name: "orders", m: 2, parts: repeat(3, []int32{1, 2, 3}), isr: map[int][]int32{0: {1}}, offline: []int{0}}}},
+		{dir: "32-elr-clean-leader", doc: "3 DC, RF 3 1/1/1, min.insync 2; partition 0's ISR shrank to dc-a with dc-b's replica eligible (ELR)", dcs: dcs3, racks: threeDC,
+			voters: voters3, leader: 102,
+			topics: []exTopic{{name: "orders", m: 2, parts: [][]int32{{1, 2, 3}}, isr: map[int][]int32{0: {1}}, elr: map[int][]int32{0: {2}}}}},
+		{dir: "33-2dc-isolate-majority", doc: "2 DC, voters 2+1 in dc-a; RF 2 led in dc-b, min.insync 1; an acks=1 producer in dc-b", dcs: []string{"dc-a", "dc-b"},
+			racks: twoDC, voters: map[int32]string{101: "dc-a", 102: "dc-a", 103: "dc-b"}, leader: 101,
+			topics:  []exTopic{{name: "orders", m: 1, parts: [][]int32{{3, 1}, {4, 2}}}},
+			clients: []topology.ClientConfig{weakProducerIn("dc-b")}},
+		{dir: "34-minority-keeps-acking", doc: "3 DC; a topic RF 2 both in dc-a (min.insync 2), an acks=all producer inside dc-a", dcs: dcs3, racks: sixDC,
+			voters: voters3, leader: 103,
+			topics:  []exTopic{{name: "local", m: 2, parts: [][]int32{{1, 2}}}},
+			clients: []topology.ClientConfig{libraryProducer("java", "dc-a", nil)}},
+		{dir: "35-librdkafka-timeouts", doc: "3 DC, RF 3 1/1/1, min.insync 2, every leader in dc-a; a librdkafka producer with its defaults", dcs: dcs3, racks: threeDC,
+			voters: voters3, leader: 102,
+			topics:  []exTopic{{name: "orders", m: 2, parts: [][]int32{{1, 2, 3}, {1, 3, 2}}}},
+			clients: []topology.ClientConfig{libraryProducer("librdkafka", "", nil)}},
+		{dir: "35b-librdkafka-socket-timeout", doc: "as 35, with socket.timeout.ms=10000", dcs: dcs3, racks: threeDC,
+			voters: voters3, leader: 102,
+			topics:  []exTopic{{name: "orders", m: 2, parts: [][]int32{{1, 2, 3}, {1, 3, 2}}}},
+			clients: []topology.ClientConfig{libraryProducer("librdkafka", "", map[string]string{"socket.timeout.ms": "10000"})}},
+		{dir: "36-follower-only-dc", doc: "3 DC, RF 3 m2, no leader in dc-c; a consumer group whose coordinator is in dc-a, members in dc-b", dcs: dcs3, racks: threeDC,
+			voters: voters3, leader: 101,
+			topics:  []exTopic{{name: "orders", m: 2, parts: [][]int32{{1, 2, 3}, {2, 1, 3}}}, {name: "__consumer_offsets", m: 2, parts: repeat(3, []int32{1, 2, 3})}},
+			clients: []topology.ClientConfig{libraryProducer("java", "", nil), groupConsumer("dc-b", "risk")}},
+		{dir: "37-java-2.8-defaults", doc: "3 DC, RF 3 1/1/1, min.insync 2; a kafka-clients 2.8.1 producer with its defaults (acks=1)", dcs: dcs3, racks: threeDC,
+			voters: voters3, leader: 102,
+			topics:  []exTopic{{name: "orders", m: 2, parts: repeat(3, []int32{1, 2, 3})}},
+			clients: []topology.ClientConfig{versionProducer("2.8.1")}},
 	}
+}
+
+// weakProducerIn is an acks=1 producer without idempotence in dc.
+func weakProducerIn(dc string) topology.ClientConfig {
+	return topology.ClientConfig{File: "clients/acks1.properties", Kind: topology.Producer, Library: "java", DC: dc,
+		Producer: topology.Settings{"acks": {Value: "1", Key: "acks", Line: 1}, "enable.idempotence": {Value: "false", Key: "enable.idempotence", Line: 2},
+			"request.timeout.ms": {Value: "30000", Default: "java default"}, "retry.backoff.ms": {Value: "100", Default: "java default"}}}
+}
+
+// libraryProducer is a producer file of lib with that library's defaults
+// (clients.Defaults) and the given settings.
+func libraryProducer(lib, dc string, set map[string]string) topology.ClientConfig {
+	s := clients.Defaults(lib, topology.Producer, "4.3.1")
+	line := 1
+	for k, v := range set {
+		s[k] = topology.Setting{Value: v, Key: k, Line: line}
+		line++
+	}
+	return topology.ClientConfig{File: "clients/" + lib + "-producer.properties", Kind: topology.Producer, Library: lib, DC: dc, Producer: s}
+}
+
+// versionProducer is a Java producer of kafka-clients version v with its
+// defaults.
+func versionProducer(v string) topology.ClientConfig {
+	c := libraryProducer("java", "", nil)
+	c.Producer = clients.Defaults("java", topology.Producer, v)
+	c.File = "clients/legacy-" + v + ".properties"
+	return c
+}
+
+// groupConsumer is a Java consumer of group id in dc.
+func groupConsumer(dc, group string) topology.ClientConfig {
+	return topology.ClientConfig{File: "clients/" + group + "-consumer.properties", Kind: topology.Consumer, Library: "java", DC: dc,
+		Consumer: topology.Settings{"group.id": {Value: group, Key: "group.id", Line: 1}, "session.timeout.ms": {Value: "45000", Default: "java default"},
+			"heartbeat.interval.ms": {Value: "3000", Default: "java default"}, "group.protocol": {Value: "classic", Default: "java default"}}}
 }
 
 func goodProducer() topology.ClientConfig {
@@ -208,7 +285,11 @@ func (e example) build() (*topology.Snapshot, *config.Config) {
 		if e.racks[id] != "" {
 			cfgs["broker.rack"] = topology.ConfigValue{Value: e.racks[id], Source: topology.SourceStaticBroker}
 		}
-		snap.Brokers = append(snap.Brokers, topology.Broker{ID: id, Host: fmt.Sprintf("b%d", id), Port: 9092, Rack: e.racks[id], Configs: cfgs})
+		state := topology.BrokerUp
+		if slices.Contains(e.fenced, id) {
+			state = topology.BrokerFenced
+		}
+		snap.Brokers = append(snap.Brokers, topology.Broker{ID: id, Host: fmt.Sprintf("b%d", id), Port: 9092, Rack: e.racks[id], Configs: cfgs, State: state})
 	}
 	if snap.Mode == "kraft" {
 		q := &topology.Quorum{LeaderID: e.leader, LeaderEpoch: 7, HighWatermark: 1000}
@@ -246,7 +327,10 @@ func (e example) build() (*topology.Snapshot, *config.Config) {
 			if len(isr) > 0 && !contains(isr, leader) {
 				leader = isr[0]
 			}
-			top.Partitions = append(top.Partitions, topology.Partition{ID: int32(i), Leader: leader, Replicas: r, ISR: isr})
+			if slices.Contains(t.offline, i) {
+				leader = -1
+			}
+			top.Partitions = append(top.Partitions, topology.Partition{ID: int32(i), Leader: leader, Replicas: r, ISR: isr, ELR: t.elr[i]})
 		}
 		snap.Topics = append(snap.Topics, top)
 	}
@@ -460,5 +544,68 @@ func TestEveryRuleFiresAndStaysSilent(t *testing.T) {
 		if r.Title == "" || r.Explain == "" || r.Fix == "" || r.Sources == "" {
 			t.Errorf("%s lacks a title, explanation, fix or sources", r.ID)
 		}
+	}
+}
+
+// TestScenarioTruth checks the scenario model fact by fact on the truth
+// fixtures: each row is what real Kafka (and the client) does, with the
+// source. Times are the defaults: broker.session.timeout.ms 9 s,
+// controller failover 2 s fetch + 2 × 1 s election, Java
+// request.timeout.ms 30 s and retry.backoff.ms 100 ms; no measured RTT.
+func TestScenarioTruth(t *testing.T) {
+	type want struct {
+		scenario    string
+		write, read int
+		loss        int
+		quorum      bool
+		rto         float64 // -1: writes do not resume on their own
+	}
+	tests := []struct {
+		dir, why string
+		want     []want
+	}{
+		{"30-fenced-broker", "a fenced broker is no survivor: with broker 3 fenced, losing dc-a leaves one ISR member, below min.insync.replicas (F4, KRaft fencing removes it from the ISR)",
+			[]want{{"crash dc-a", 3, 0, 0, true, -1}, {"crash dc-c", 0, 0, 0, true, 0}}},
+		{"31-offline-partition", "a partition whose leader is -1 is already offline, in every scenario",
+			[]want{{"crash dc-c", 1, 1, 0, true, -1}}},
+		{"32-elr-clean-leader", "with the ISR shrunk into dc-a, dc-b's ELR member is a clean leader (KIP-966): readable, no loss, but one in-sync replica is below min.insync.replicas",
+			[]want{{"crash dc-a", 1, 0, 0, true, -1}}},
+		{"33-2dc-isolate-majority", "isolating the DC with 2 of 3 voters: dc-a keeps the controller, fences dc-b and elects dc-a's replicas; dc-b's leaders go on acking the acks=1 producer in dc-b and are truncated on heal (kafka-rules.md §8: 26,030 records lost on the lab)",
+			[]want{{"isolate dc-a", 0, 0, 2, true, 0}, {"crash dc-a", 2, 0, 2, false, 0}}},
+		{"34-minority-keeps-acking", "a leader cut off with its whole ISR (≥ min.insync.replicas) on its side keeps acknowledging acks=all writes from its side; the majority side has no clean leader, and nothing is lost without unclean election",
+			[]want{{"isolate dc-a", 1, 1, 0, true, 0}, {"crash dc-a", 1, 1, 1, true, -1}}},
+		{"35-librdkafka-timeouts", "librdkafka waits on a silent leader for socket.timeout.ms (60 s), its request.timeout.ms being enforced by the broker only (kafka-rules.md §8: 49.2 s measured, in-flight ProduceRequest timed out after 60044 ms); a crash refuses connections at once",
+			[]want{{"lose dc-a", 0, 0, 0, true, 60.1}, {"isolate dc-a", 0, 0, 0, true, 60.1}, {"crash dc-a", 0, 0, 0, true, 9.125}}},
+		{"35b-librdkafka-socket-timeout", "with socket.timeout.ms=10000 the wait is the fencing and election, ~10 s (kafka-rules.md §8: 7.8 s measured)",
+			[]want{{"lose dc-a", 0, 0, 0, true, 10.1}}},
+		{"36-follower-only-dc", "a DC holding only followers costs the ISR shrink (fencing): the write waits in purgatory, no client timeout (kafka-rules.md §8: 11.4 s measured); the group in dc-b whose coordinator is in dc-a only waits for the coordinator's move, members in dc-b lost are replaced after the session timeout",
+			[]want{{"crash dc-c", 0, 0, 0, true, 9}, {"lose dc-c", 0, 0, 0, true, 9}, {"crash dc-b", 0, 0, 0, true, 48}, {"lose dc-a", 0, 0, 0, true, 30.1}}},
+		{"37-java-2.8-defaults", "kafka-clients before 3.0 default to acks=1 (KIP-679): records led in a lost DC can be lost",
+			[]want{{"crash dc-a", 0, 0, 1, true, 9.125}, {"isolate dc-a", 0, 0, 0, true, 30.1}}},
+		{"05-3dc-rf3-m2", "a silent DC loss costs the Java producer its request.timeout.ms (kafka-rules.md §8: ~30 s with ProducerPerformance); a crash costs the fencing (+ a controller failover when the active one was there: 9.8 s measured)",
+			[]want{{"lose dc-b", 0, 0, 0, true, 30.1}, {"crash dc-b", 0, 0, 0, true, 9.125}, {"crash dc-a", 0, 0, 0, true, 13.125}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			rep, err := Evaluate(loadExample(t, golden.Path("examples", tt.dir)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				i := slices.IndexFunc(rep.Scenarios, func(s Scenario) bool { return s.Name == w.scenario })
+				if i < 0 {
+					t.Fatalf("no scenario %q", w.scenario)
+				}
+				s := rep.Scenarios[i]
+				rto := -1.0
+				if s.PredictedRTOSeconds != nil {
+					rto = *s.PredictedRTOSeconds
+				}
+				got := want{s.Name, s.WriteUnavailable, s.ReadUnavailable, s.AckedLossPossible, s.QuorumSurvives, rto}
+				if got != w {
+					t.Errorf("%s: got %+v, want %+v\n(%s)\nwhy: %v", w.scenario, got, w, tt.why, s.Why)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -74,6 +75,36 @@ func topologyRules() []Rule {
 			Sources: "S3, S3b",
 			check:   checkBootstrap,
 		},
+		{
+			ID: "TOP-010", Title: "every broker serves now", Category: CatTopology,
+			Explain: "A broker the controller fenced (down, frozen or cut off from the controller) or that is not registered at all is no survivor: its replicas left the ISR and count for nothing until it returns, so the cluster is already one failure further down. Every scenario starts from the cluster as it is: a degraded cluster whose next DC loss stops writes fails the check. Severity: high.",
+			Fix:     "bring the broker back (or replace it and reassign its replicas) before anything else; find why it stopped heartbeating",
+			Sources: "S11, S12, KIP-1073",
+			check:   checkServing,
+		},
+	}
+}
+
+func checkServing(m *model, emit func(Finding)) {
+	for _, b := range m.in.Snapshot.Brokers {
+		if b.Serving() {
+			continue
+		}
+		replicas := 0
+		for _, t := range m.topics {
+			for _, p := range t.t.Partitions {
+				if slices.Contains(p.Replicas, b.ID) {
+					replicas++
+				}
+			}
+		}
+		where := "in an unknown DC"
+		if dc, ok := m.brokerDC[b.ID]; ok && dc >= 0 {
+			where = "in " + m.dcs[dc]
+		}
+		emit(Finding{Severity: High, Subject: fmt.Sprintf("broker:%d", b.ID),
+			Message:  fmt.Sprintf("broker %d (%s) is %s: its %d replicas do not serve, and every scenario starts without them", b.ID, where, b.State, replicas),
+			Evidence: []Evidence{ev("state", b.State), ev("replicas", replicas)}})
 	}
 }
 
@@ -81,6 +112,8 @@ func checkRacks(m *model, emit func(Finding)) {
 	var noRack, unmapped []string
 	for _, b := range m.in.Snapshot.Brokers {
 		switch {
+		case b.State == topology.BrokerAbsent:
+			// Its rack is unknown because it is not there (TOP-010).
 		case b.Rack == "":
 			noRack = append(noRack, fmt.Sprint(b.ID))
 		case m.brokerDC[b.ID] < 0:

@@ -205,8 +205,7 @@ func (m *model) scenarioProducers() []producer {
 		out = append(out, p)
 	}
 	if len(out) == 0 {
-		out = append(out, producer{name: "no producer file declared: Java defaults at the operator's site", dc: -1,
-			silent: 30, backoff: 0.1, silentNote: "request.timeout.ms 30s (Java default)"})
+		out = append(out, defaultProducer())
 	}
 	return out
 }
@@ -263,6 +262,7 @@ func (m *model) scenario(x int, kind ScenarioKind, prods []producer) Scenario {
 	tm := m.timing(sd)
 	var worst rtoPath
 	weakLoss := map[string]bool{}
+	judged := judgedProducers(prods, sd)
 	for _, t := range m.topics {
 		ti := TopicImpact{Topic: t.t.Name}
 		var tWorst rtoPath
@@ -277,7 +277,11 @@ func (m *model) scenario(x int, kind ScenarioKind, prods []producer) Scenario {
 					o.loss = true
 					weakLoss[pr.name] = true
 				}
-				if judged(pr, sd, prods) {
+			}
+			// Applications do not write to internal topics: they count
+			// for availability, not for the producers' RTO.
+			if !t.internal {
+				for _, pr := range judged {
 					if path := tm.producerRTO(st, t, sd, pr); path.worse(tWorst) {
 						tWorst = path
 					}
@@ -347,20 +351,38 @@ func (m *model) scenario(x int, kind ScenarioKind, prods []producer) Scenario {
 	return s
 }
 
-// judged reports whether pr's wait counts for the scenario's RTO. When a
-// DC is cut off, its own applications are cut off with it: the RTO is the
-// one seen from the other side, unless every producer is inside (a drill
-// writing from there).
-func judged(pr producer, s sides, prods []producer) bool {
-	if s.kind != Isolate || pr.dc != s.x {
-		return true
-	}
-	for _, q := range prods {
-		if q.dc != s.x {
-			return false
+// judgedProducers are the producers whose wait counts for the
+// scenario's RTO. Producers lost with the DC are not (they are gone);
+// when a DC is cut off, its own applications are cut off with it, so the
+// RTO is the one seen from the other side — unless every producer is
+// inside (a drill writing from there). When no producer is left, a Java
+// producer with its defaults at the operator's site stands for the
+// service.
+func judgedProducers(prods []producer, s sides) []producer {
+	var out, inside []producer
+	for _, p := range prods {
+		switch {
+		case s.producerGone(p.dc):
+		case s.kind == Isolate && p.dc == s.x:
+			inside = append(inside, p)
+		default:
+			out = append(out, p)
 		}
 	}
-	return true
+	if len(out) == 0 {
+		out = inside
+	}
+	if len(out) == 0 {
+		out = []producer{defaultProducer()}
+	}
+	return out
+}
+
+// defaultProducer is Kafka's Java producer with its defaults at the
+// operator's site.
+func defaultProducer() producer {
+	return producer{name: "no producer file declared: Java defaults at the operator's site", dc: -1,
+		silent: 30, backoff: 0.1, silentNote: "request.timeout.ms 30s (Java default)"}
 }
 
 // weakLossFor reports whether a producer with acks below all loses
@@ -462,6 +484,9 @@ func (t timing) producerRTO(st partState, tp *topicModel, s sides, pr producer) 
 	}
 	if st.leader >= 0 && s.reach(pr.dc, st.leader) {
 		// The producer keeps talking to its leader.
+		if !pr.weak && st.isrNear < tp.m && (st.isrFar == 0 || s.ctrl == 0 || !s.ctrlSide(st.leader)) {
+			return unbounded("fewer than min.insync.replicas in-sync replicas are left")
+		}
 		if pr.weak || st.isrFar == 0 {
 			return path // acknowledged at once (by a zombie leader, maybe)
 		}
