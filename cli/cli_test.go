@@ -147,7 +147,7 @@ func TestCheckOfflineExitCodesAndFormats(t *testing.T) {
 		{"bad report spec", append([]string{"check", "--report", "junit"}, good...), ExitAssess, "want FORMAT=FILE"},
 		{"missing snapshot", []string{"check", "--config", ex("20-well-configured", "stretch.yaml"), "--snapshot", "nope.json"}, ExitAssess, "read snapshot"},
 		{"wrong schema", []string{"check", "--config", ex("20-well-configured", "stretch.yaml"), "--snapshot", notSnap}, ExitAssess, "snapshot schema 99"},
-		{"rules list", []string{"rules"}, ExitOK, "35 rules"},
+		{"rules list", []string{"rules"}, ExitOK, "36 rules"},
 		{"rule explained", []string{"rules", "rto-001"}, ExitOK, "writes continue after losing any one DC"},
 		{"unknown rule", []string{"rules", "XYZ-1"}, ExitAssess, `no rule "XYZ-1"`},
 	}
