@@ -57,17 +57,22 @@ func resolveProducer(cfg *config.Config, s ProducerSpec, dc string) (producer, e
 	source := "defaults (" + string(s.Library) + " client)"
 	if s.File != "" {
 		var err error
-		cc, err = clients.Load(config.Client{File: s.File, Kind: config.KindProducer, Library: s.Library, DC: dc}, cfg.Cluster.KafkaVersion)
+		cc, err = clients.Load(config.Client{File: s.File, Kind: config.KindProducer, Library: s.Library, DC: dc, Version: s.Version}, cfg.Cluster.KafkaVersion)
 		if err != nil {
 			return producer{}, &OptionError{OptProducerFile, err}
 		}
 		source = s.File
 	} else {
-		defaults := clients.Defaults(string(s.Library), topology.Producer, cfg.Cluster.KafkaVersion)
+		version := s.Version
+		if version == "" {
+			version = config.DefaultKafkaVersion
+		}
+		defaults := clients.Defaults(string(s.Library), topology.Producer, version)
 		if defaults == nil {
 			return producer{}, &OptionError{OptProducerLibrary, fmt.Errorf("unknown library %q: want java, sarama, librdkafka or franz-go", s.Library)}
 		}
-		cc = topology.ClientConfig{File: "drill workload", Path: "drill workload", Kind: topology.Producer, Library: string(s.Library), DC: dc, Producer: defaults}
+		cc = topology.ClientConfig{File: "drill workload", Path: "drill workload", Kind: topology.Producer, Library: string(s.Library), DC: dc, Producer: defaults,
+			Version: version, VersionAssumed: s.Version == ""}
 	}
 	p := producer{library: s.Library, version: s.Version, source: source}
 	names := make([]string, 0, len(cc.Producer))

@@ -79,7 +79,12 @@ const (
 // knownLibraries lists the libraries for error messages.
 const knownLibraries = "java, sarama, librdkafka, franz-go"
 
-// Load reads one client file declared in stretch.yaml and returns its effective settings.
+// Load reads one client file declared in stretch.yaml and returns its
+// effective settings, with the defaults of the library version the entry
+// names (clients[].version: the Java defaults changed in 3.0 and 4.0).
+// Without a version the newest this stretchctl knows is assumed, and the
+// result says so (VersionAssumed); kafkaVersion, the cluster's, is only
+// used for a library without versioned defaults.
 func Load(c config.Client, kafkaVersion string) (topology.ClientConfig, error) {
 	if c.File == "" {
 		return topology.ClientConfig{}, errors.New("client file is not set")
@@ -89,11 +94,16 @@ func Load(c config.Client, kafkaVersion string) (topology.ClientConfig, error) {
 	if err != nil {
 		return topology.ClientConfig{}, fmt.Errorf("%s: %w", c.File, err)
 	}
-	cc, err := parse(c.File, data, topology.ClientKind(c.Kind), string(c.Library), kafkaVersion)
+	version, assumed := c.Version, c.Version == ""
+	if assumed {
+		version = config.DefaultKafkaVersion
+	}
+	cc, err := parse(c.File, data, topology.ClientKind(c.Kind), string(c.Library), version)
 	if err != nil {
 		return topology.ClientConfig{}, err
 	}
 	cc.File, cc.Path, cc.DC = c.File, path, c.DC
+	cc.Version, cc.VersionAssumed = version, assumed
 	return cc, nil
 }
 

@@ -607,3 +607,39 @@ func TestNoGoroutineLeak(t *testing.T) {
 		t.Errorf("%d goroutines before, %d after 1200 parses", before, n)
 	}
 }
+
+// TestLoadVersionDefaults: clients[].version picks that release's
+// defaults (KIP-679: acks=all and idempotence from 3.0; KAFKA-13598: not
+// applied in 3.0.0 and 3.1.0); without one the newest is assumed, and
+// said.
+func TestLoadVersionDefaults(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "p.properties")
+	if err := os.WriteFile(path, []byte("linger.ms=10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		version          string
+		acks, idempotent string
+		assumed          bool
+	}{
+		{"2.8.1", "1", "false", false},
+		{"3.0.0", "all", "false", false},
+		{"3.9.1", "all", "true", false},
+		{"", "all", "true", true},
+	} {
+		cc, err := Load(config.Client{File: path, Kind: config.KindProducer, Library: config.LibraryJava, Version: tt.version}, "3.9.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cc.Producer["acks"].Value; got != tt.acks {
+			t.Errorf("version %q: acks %s, want %s", tt.version, got, tt.acks)
+		}
+		if got := cc.Producer["enable.idempotence"].Value; got != tt.idempotent {
+			t.Errorf("version %q: enable.idempotence %s, want %s", tt.version, got, tt.idempotent)
+		}
+		if cc.VersionAssumed != tt.assumed || cc.Version == "" {
+			t.Errorf("version %q: applied %q, assumed %v", tt.version, cc.Version, cc.VersionAssumed)
+		}
+	}
+}

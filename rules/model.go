@@ -187,6 +187,15 @@ func newModel(in *Input) (*model, error) {
 	for _, e := range in.Snapshot.Errors {
 		m.notes = append(m.notes, fmt.Sprintf("could not read %s: %s", e.Subject, e.Error))
 	}
+	var assumed []string
+	for _, c := range in.Clients {
+		if c.VersionAssumed {
+			assumed = append(assumed, c.File)
+		}
+	}
+	if len(assumed) > 0 {
+		m.notes = append(m.notes, fmt.Sprintf("no library version given for %s: the defaults of the newest release stretchctl knows are assumed (set clients[].version)", strings.Join(assumed, ", ")))
+	}
 	return m, nil
 }
 

@@ -187,6 +187,11 @@ type ClientConfig struct {
 	Library string     `json:"library"`
 	// DC is where the client runs, when known.
 	DC string `json:"dc,omitempty"`
+	// Version is the library version whose defaults were applied;
+	// VersionAssumed says the file's entry named none, so the newest was
+	// assumed.
+	Version        string `json:"version,omitempty"`
+	VersionAssumed bool   `json:"versionAssumed,omitempty"`
 	// Producer holds the effective producer settings (of a producer file,
 	// or of a Streams application's internal producer); Consumer likewise;
 	// Streams holds Streams-level settings.
