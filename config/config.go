@@ -69,7 +69,13 @@ type Config struct {
 // Cluster describes how to reach the Kafka cluster.
 type Cluster struct {
 	Name         string   `json:"name,omitempty" yaml:"name,omitempty"`
-	Bootstrap    []string `json:"bootstrap,omitempty" yaml:"bootstrap"`
+	Bootstrap []string `json:"bootstrap,omitempty" yaml:"bootstrap"`
+	// Controllers are KRaft controller endpoints (host:port of their
+	// listener), read like kafka-configs --bootstrap-controller (KIP-919):
+	// the controllers' own broker.session.timeout.ms and controller.quorum.*
+	// decide fencing and elections. Optional; without them the brokers'
+	// values are assumed.
+	Controllers  []string `json:"controllers,omitempty" yaml:"controllers,omitempty"`
 	KafkaVersion string   `json:"kafkaVersion,omitempty" yaml:"kafkaVersion"`
 	Timeout      Duration `json:"timeout,omitempty" yaml:"timeout"`
 	TLS          *TLS     `json:"tls,omitempty" yaml:"tls,omitempty"`

@@ -164,6 +164,12 @@ func (k *checker) checkCluster(cl *Cluster) {
 			k.at(p, "must be host:port with a numeric port 1-65535, got %s", k.got(p, b))
 		}
 	}
+	for i, b := range cl.Controllers {
+		p := indexPath("cluster.controllers", i)
+		if !validHostPort(b) {
+			k.at(p, "must be a controller's host:port with a numeric port 1-65535, got %s", k.got(p, b))
+		}
+	}
 	if !validVersion(cl.KafkaVersion) {
 		k.at("cluster.kafkaVersion", "must be a dotted version like 4.3.1, got %s", k.got("cluster.kafkaVersion", cl.KafkaVersion))
 	}

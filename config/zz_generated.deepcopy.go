@@ -29,6 +29,11 @@ func (in *Cluster) DeepCopyInto(out *Cluster) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.Controllers != nil {
+		in, out := &in.Controllers, &out.Controllers
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	out.Timeout = in.Timeout
 	if in.TLS != nil {
 		in, out := &in.TLS, &out.TLS

@@ -19,6 +19,7 @@ func (st *State) Config() *config.Config {
 	c.Topology.Controllers = map[string]string{}
 	for _, v := range st.Layout.Voters() {
 		c.Topology.Controllers[strconv.Itoa(int(v.ID))] = v.DC
+		c.Cluster.Controllers = append(c.Cluster.Controllers, v.ControllerAddr())
 	}
 	return c
 }

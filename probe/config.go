@@ -47,11 +47,13 @@ func (o Options) log() *slog.Logger {
 // read: what both Kafka clients (sarama and franz-go) are built from.
 type settings struct {
 	bootstrap []string
-	version   sarama.KafkaVersion
-	timeout   time.Duration
-	tls       *tls.Config // nil: plaintext
-	sasl      *saslSettings
-	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
+	// controllers are the KRaft controller endpoints (KIP-919), if given.
+	controllers []string
+	version     sarama.KafkaVersion
+	timeout     time.Duration
+	tls         *tls.Config // nil: plaintext
+	sasl        *saslSettings
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 type saslSettings struct {
@@ -66,9 +68,10 @@ type saslSettings struct {
 // and the SASL password. Errors name the config field, never a secret.
 func resolve(cluster config.Cluster, opts Options) (*settings, error) {
 	s := &settings{
-		bootstrap: cluster.Bootstrap,
-		timeout:   cluster.Timeout.Duration,
-		dial:      opts.Dial,
+		bootstrap:   cluster.Bootstrap,
+		controllers: cluster.Controllers,
+		timeout:     cluster.Timeout.Duration,
+		dial:        opts.Dial,
 	}
 	if s.timeout <= 0 {
 		s.timeout = config.DefaultTimeout

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -237,4 +239,104 @@ func codeError(code int16, msg *string) error {
 		return fmt.Errorf("%w: %s", err, *msg)
 	}
 	return err
+}
+
+// controllerConfigNames are the controllers' own configs that time a
+// failover: fencing is the active controller's broker.session.timeout.ms,
+// elections are the voters' controller.quorum.* (KIP-595).
+var controllerConfigNames = []string{
+	"broker.session.timeout.ms", "broker.heartbeat.interval.ms", "controller.quorum.fetch.timeout.ms",
+	"controller.quorum.election.timeout.ms", "controller.quorum.election.backoff.max.ms",
+}
+
+// controllerConfigs reads those configs from the controllers themselves,
+// as kafka-configs --bootstrap-controller does (KIP-919, Kafka 3.7+): a
+// DescribeCluster for controller endpoints to any of addrs, then a
+// DescribeConfigs of each controller's own node to that controller.
+func (r *reader) controllerConfigs(ctx context.Context, addrs []string) (map[string]topology.Configs, error) {
+	type node struct {
+		id   int32
+		addr string
+	}
+	var nodes []node
+	var errs []error
+	for _, addr := range addrs {
+		resp, err := r.controllerRequest(ctx, addr, func() kmsg.Request {
+			req := kmsg.NewPtrDescribeClusterRequest()
+			req.EndpointType = 2 // controllers (KIP-919)
+			return req
+		}())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s", addr, r.why(err)))
+			continue
+		}
+		dc := resp.(*kmsg.DescribeClusterResponse)
+		if err := codeError(dc.ErrorCode, dc.ErrorMessage); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+			continue
+		}
+		for _, b := range dc.Brokers {
+			nodes = append(nodes, node{b.NodeID, net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))})
+		}
+		break
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("no controller described the quorum: %w", errors.Join(errs...))
+	}
+	out := map[string]topology.Configs{}
+	for _, n := range nodes {
+		req := kmsg.NewPtrDescribeConfigsRequest()
+		res := kmsg.NewDescribeConfigsRequestResource()
+		res.ResourceType = kmsg.ConfigResourceTypeBroker
+		res.ResourceName = strconv.Itoa(int(n.id))
+		res.ConfigNames = controllerConfigNames
+		req.Resources = append(req.Resources, res)
+		resp, err := r.controllerRequest(ctx, n.addr, req)
+		if err != nil {
+			r.fail("controller:"+res.ResourceName, "describe configs at %s: %s", n.addr, r.why(err))
+			continue
+		}
+		for _, rr := range resp.(*kmsg.DescribeConfigsResponse).Resources {
+			if err := codeError(rr.ErrorCode, rr.ErrorMessage); err != nil {
+				r.fail("controller:"+res.ResourceName, "describe configs: %v", err)
+				continue
+			}
+			cfgs := topology.Configs{}
+			for _, c := range rr.Configs {
+				if c.Value == nil {
+					continue
+				}
+				cfgs[c.Name] = topology.ConfigValue{Value: *c.Value, Source: kmsgSource(c.Source)}
+			}
+			out[res.ResourceName] = cfgs
+		}
+	}
+	return out, nil
+}
+
+// controllerRequest sends one request to the controller at addr.
+func (r *reader) controllerRequest(ctx context.Context, addr string, req kmsg.Request) (kmsg.Response, error) {
+	cl, err := kgo.NewClient(r.s.kgoOpts(addr, r.d)...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	return r.request(ctx, cl.SeedBrokers()[0], req)
+}
+
+// kmsgSource maps DescribeConfigs' source codes (KIP-226).
+func kmsgSource(s kmsg.ConfigSource) topology.ConfigSource {
+	switch s {
+	case kmsg.ConfigSourceDefaultConfig:
+		return topology.SourceDefault
+	case kmsg.ConfigSourceStaticBrokerConfig:
+		return topology.SourceStaticBroker
+	case kmsg.ConfigSourceDynamicDefaultBrokerConfig:
+		return topology.SourceDynamicDefault
+	case kmsg.ConfigSourceDynamicBrokerConfig:
+		return topology.SourceDynamicBroker
+	case kmsg.ConfigSourceDynamicTopicConfig:
+		return topology.SourceTopic
+	}
+	return topology.SourceUnknown
 }

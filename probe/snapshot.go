@@ -187,6 +187,7 @@ func (r *reader) snapshot(ctx context.Context) (*topology.Snapshot, error) {
 		brokers map[int32]topology.Configs
 		topics  map[string]topology.Configs
 		kr      kraftResult
+		ctrl    map[string]topology.Configs
 	)
 	names := make([]string, len(snap.Topics))
 	for i, t := range snap.Topics {
@@ -201,6 +202,14 @@ func (r *reader) snapshot(ctx context.Context) (*topology.Snapshot, error) {
 		topics = r.topicConfigs(ctx, boot, names)
 		r.log.Debug("topic configs read", "topics", len(topics), "elapsed", time.Since(phase))
 	})
+	if len(r.s.controllers) > 0 {
+		wg.Go(func() {
+			var err error
+			if ctrl, err = r.controllerConfigs(ctx, r.s.controllers); err != nil && ctx.Err() == nil {
+				r.fail("controllers", "cluster.controllers: %v", err)
+			}
+		})
+	}
 	wg.Go(func() {
 		kr = r.kraft(ctx, boot.Addr())
 		r.log.Debug("quorum, features and eligible leaders read", "elapsed", time.Since(phase))
@@ -218,6 +227,7 @@ func (r *reader) snapshot(ctx context.Context) (*topology.Snapshot, error) {
 	}
 	snap.Quorum = kr.quorum
 	snap.Features = kr.features
+	snap.ControllerConfigs = ctrl
 	snap.Mode = mode(snap)
 	if kr.quorumErr != nil && snap.Mode != "zookeeper" && ctx.Err() == nil {
 		// A ZooKeeper cluster has no quorum to describe: not an error.

@@ -50,6 +50,8 @@ type example struct {
 	mode    string
 	lagging []int32 // voters not caught up
 	fenced  []int32 // brokers the controller fenced
+	// controller sets configs read from the controllers themselves.
+	controller map[string]string
 }
 
 var brokerBaseline = map[string]string{
@@ -173,6 +175,9 @@ func examples() []example {
 			voters: voters3, leader: 101,
 			topics:  []exTopic{{name: "orders", m: 2, parts: [][]int32{{1, 2, 3}, {2, 1, 3}}}, {name: "__consumer_offsets", m: 2, parts: repeat(3, []int32{1, 2, 3})}},
 			clients: []topology.ClientConfig{libraryProducer("java", "", nil), groupConsumer("dc-b", "risk")}},
+		{dir: "38-controller-configs", doc: "3 DC, RF 3 1/1/1, min.insync 2; the controllers run broker.session.timeout.ms 6000 (the brokers say 9000)", dcs: dcs3, racks: threeDC,
+			voters: voters3, leader: 101, controller: map[string]string{"broker.session.timeout.ms": "6000", "controller.quorum.fetch.timeout.ms": "2000", "controller.quorum.election.timeout.ms": "1000"},
+			topics: []exTopic{{name: "orders", m: 2, parts: repeat(3, []int32{1, 2, 3})}}},
 		{dir: "37-java-2.8-defaults", doc: "3 DC, RF 3 1/1/1, min.insync 2; a kafka-clients 2.8.1 producer with its defaults (acks=1)", dcs: dcs3, racks: threeDC,
 			voters: voters3, leader: 102,
 			topics:  []exTopic{{name: "orders", m: 2, parts: repeat(3, []int32{1, 2, 3})}},
@@ -308,6 +313,16 @@ func (e example) build() (*topology.Snapshot, *config.Config) {
 			q.Voters = append(q.Voters, r)
 		}
 		snap.Quorum = q
+		if e.controller != nil {
+			snap.ControllerConfigs = map[string]topology.Configs{}
+			for _, id := range vids {
+				cfgs := topology.Configs{}
+				for k, v := range e.controller {
+					cfgs[k] = topology.ConfigValue{Value: v, Source: topology.SourceStaticBroker}
+				}
+				snap.ControllerConfigs[fmt.Sprint(id)] = cfgs
+			}
+		}
 		snap.Features = map[string]int16{"metadata.version": 27, "eligible.leader.replicas.version": 1}
 		if e.dir == "21-misconfigured" {
 			snap.Features["eligible.leader.replicas.version"] = 0
@@ -582,6 +597,8 @@ func TestScenarioTruth(t *testing.T) {
 			[]want{{"crash dc-c", 0, 0, 0, true, 9}, {"lose dc-c", 0, 0, 0, true, 9}, {"crash dc-b", 0, 0, 0, true, 48}, {"lose dc-a", 0, 0, 0, true, 30.1}}},
 		{"37-java-2.8-defaults", "kafka-clients before 3.0 default to acks=1 (KIP-679): records led in a lost DC can be lost",
 			[]want{{"crash dc-a", 0, 0, 1, true, 9.125}, {"isolate dc-a", 0, 0, 0, true, 30.1}}},
+		{"38-controller-configs", "fencing runs on the active controller's own broker.session.timeout.ms (read from the controllers, KIP-919), not the brokers'",
+			[]want{{"crash dc-b", 0, 0, 0, true, 6.125}, {"crash dc-a", 0, 0, 0, true, 10.125}}},
 		{"05-3dc-rf3-m2", "a silent DC loss costs the Java producer its request.timeout.ms (kafka-rules.md §8: ~30 s with ProducerPerformance); a crash costs the fencing (+ a controller failover when the active one was there: 9.8 s measured)",
 			[]want{{"lose dc-b", 0, 0, 0, true, 30.1}, {"crash dc-b", 0, 0, 0, true, 9.125}, {"crash dc-a", 0, 0, 0, true, 13.125}}},
 	}

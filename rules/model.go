@@ -187,6 +187,9 @@ func newModel(in *Input) (*model, error) {
 	for _, e := range in.Snapshot.Errors {
 		m.notes = append(m.notes, fmt.Sprintf("could not read %s: %s", e.Subject, e.Error))
 	}
+	if in.Snapshot.Mode == "kraft" && in.Snapshot.ControllerConfigs == nil && !m.combined() {
+		m.notes = append(m.notes, "the controllers' own broker.session.timeout.ms and controller.quorum.* were not read (set cluster.controllers): the brokers' values are assumed for fencing and elections")
+	}
 	var assumed []string
 	for _, c := range in.Clients {
 		if c.VersionAssumed {
@@ -360,6 +363,17 @@ func (m *model) quorumSurvives(x int) (survives, known bool) {
 		return false, true
 	}
 	return false, false // depends on where the unknown voters are
+}
+
+// combined reports whether every voter is also a broker (combined mode):
+// then the brokers' configs are the controllers'.
+func (m *model) combined() bool {
+	for _, id := range m.voters {
+		if _, ok := m.brokerDC[id]; !ok {
+			return false
+		}
+	}
+	return len(m.voters) > 0
 }
 
 // activeControllerDC is the DC of the quorum leader, -1 when unknown.

@@ -436,17 +436,38 @@ func (m *model) timing(s sides) timing {
 		t.elect = 2*t.rtt + 0.025
 		return t
 	}
+	// Fencing runs on the active controller's own session timeout, the
+	// election on the voters' own quorum timeouts (KIP-595, KIP-631).
+	ctl := func(name string) float64 { return m.controllerSeconds(name) }
 	c := m.activeControllerDC()
 	if s.ctrl != 0 && (c == -1 || !s.ctrlSide(c)) {
-		t.ctrl = sec("controller.quorum.fetch.timeout.ms") + t.rtt + 2*sec("controller.quorum.election.timeout.ms")
+		t.ctrl = ctl("controller.quorum.fetch.timeout.ms") + t.rtt + 2*ctl("controller.quorum.election.timeout.ms")
 		t.ctrlNote = "the active controller is in " + m.dcName(c) + ": fetch timeout + vote + election timeout"
 		if c == -1 {
 			t.ctrlNote = "where the active controller runs is unknown: assumed on the lost side"
 		}
 	}
-	t.fence = t.ctrl + sec("broker.session.timeout.ms")
+	t.fence = t.ctrl + ctl("broker.session.timeout.ms")
 	t.elect = 2*t.rtt + 0.025
 	return t
+}
+
+// controllerSeconds is a timing config of the controllers, in seconds:
+// read from the controllers themselves when the snapshot has their
+// configs (the largest, to stay on the safe side), else the brokers'.
+func (m *model) controllerSeconds(name string) float64 {
+	best := -1.0
+	for _, cfgs := range m.in.Snapshot.ControllerConfigs {
+		if v, ok := cfgs.Get(name); ok {
+			if n, err := strconv.ParseFloat(v, 64); err == nil {
+				best = max(best, n/1000)
+			}
+		}
+	}
+	if best >= 0 {
+		return best
+	}
+	return float64(m.brokerInt(name)) / 1000
 }
 
 // rtoPath is how long one producer waits for one partition, and why.

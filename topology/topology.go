@@ -37,6 +37,10 @@ type Snapshot struct {
 	// Features holds finalized feature levels (metadata.version,
 	// kraft.version, eligible.leader.replicas.version, ...); nil when unknown.
 	Features map[string]int16 `json:"features,omitempty"`
+	// ControllerConfigs are the KRaft controllers' own configs that time
+	// fencing and elections, by node id, read from the controllers
+	// (KIP-919); nil when not read.
+	ControllerConfigs map[string]Configs `json:"controllerConfigs,omitempty"`
 	Errors   []ItemError      `json:"errors,omitempty"`
 }
 
