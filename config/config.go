@@ -68,7 +68,7 @@ type Config struct {
 
 // Cluster describes how to reach the Kafka cluster.
 type Cluster struct {
-	Name         string   `json:"name,omitempty" yaml:"name,omitempty"`
+	Name      string   `json:"name,omitempty" yaml:"name,omitempty"`
 	Bootstrap []string `json:"bootstrap,omitempty" yaml:"bootstrap"`
 	// Controllers are KRaft controller endpoints (host:port of their
 	// listener), read like kafka-configs --bootstrap-controller (KIP-919):

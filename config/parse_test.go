@@ -453,7 +453,7 @@ func TestUnknownFields(t *testing.T) {
 			"  brokers: 3",
 			"topology:",
 			"  dcs: [dc-a]",
-		), []string{`t.yaml:3:3: cluster.brokers: unknown field (known fields: name, bootstrap, kafkaVersion, timeout, tls, sasl)`}},
+		), []string{`t.yaml:3:3: cluster.brokers: unknown field (known fields: name, bootstrap, controllers, kafkaVersion, timeout, tls, sasl)`}},
 	})
 }
 

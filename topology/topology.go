@@ -41,7 +41,7 @@ type Snapshot struct {
 	// fencing and elections, by node id, read from the controllers
 	// (KIP-919); nil when not read.
 	ControllerConfigs map[string]Configs `json:"controllerConfigs,omitempty"`
-	Errors   []ItemError      `json:"errors,omitempty"`
+	Errors            []ItemError        `json:"errors,omitempty"`
 }
 
 // Broker is one broker and its effective configuration.
