@@ -51,6 +51,7 @@ bench: build
 	bench/probe-agent.sh $(BIN)
 	bench/probe-vs-kafka-perf.sh $(BIN)
 	bench/drill.sh $(BIN)
+	bench/libraries.sh $(BIN)
 
 clean:
 	rm -rf bin out

@@ -65,10 +65,15 @@ func newDrillCmd(io IO, version string) *cobra.Command {
      reconciled: acknowledged-and-lost records (the observed RPO, listed),
      duplicates, unacknowledged-but-present; the longest time without a
      successful write to some partition is the observed RTO;
-  5. the verdict against the goals and the comparison with the prediction:
-     a disagreement is reported, never hidden.
+  5. the verdict against the goals and the comparison with the prediction
+     of the scenario the fault performed: predicted and observed RTO agree
+     within max(2 s, 25% of the observed), in both directions; a
+     disagreement is reported, never hidden.
 
-Faults: kill, freeze, isolate a DC; latency (--delay added to the round
+Faults: crash a DC (its Kafka processes die, its hosts answer; "kill" is
+the same), lose it (its links cut, then its processes killed: silent, as a
+power or network loss), freeze it (processes stopped), isolate it (links
+cut, processes running: a split); latency (--delay added to the round
 trip) or loss (--loss percent) on the DC's links (--peer: one link only).
 Backends: lab (the local lab, --lab-dir), chaos-mesh (PodChaos/NetworkChaos
 objects selecting pods by zone label, each with a duration so it expires
@@ -78,10 +83,11 @@ even if stretchctl dies), exec (your commands, --exec-inject and
 Exit codes: 0 goals met, 1 goals missed, 2 could not run (usage, preflight,
 connection; nothing injected), 3 a fault could not be healed (it says what
 is left; run ` + "`stretchctl drill recover`" + `).`,
-		Example: `  stretchctl drill --config stretch.yaml --fault kill --dc dc-a --topic drill --duration 30s
+		Example: `  stretchctl drill --config stretch.yaml --fault crash --dc dc-a --topic drill --duration 30s
+  stretchctl drill --fault lose --dc dc-a --topic drill --producer-library librdkafka --producer-file producer.properties
   stretchctl drill --fault isolate --dc dc-a --topic drill --producer-dc dc-a --acks 1 --yes
   stretchctl drill --fault latency --dc dc-a --peer dc-b --delay 50ms --topic drill --report html=drill.html
-  stretchctl drill --backend chaos-mesh --namespace kafka --pod-label app=kafka --fault kill --dc zone-a --topic drill`,
+  stretchctl drill --backend chaos-mesh --namespace kafka --pod-label app=kafka --fault crash --dc zone-a --topic drill`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.libraryChanged = cmd.Flags().Changed("producer-library")
@@ -90,7 +96,7 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.config, "config", "c", defaultConfigPath(), "stretch.yaml to read")
-	f.StringVar(&o.fault, "fault", "", "kill, freeze, isolate, latency or loss (required)")
+	f.StringVar(&o.fault, "fault", "", "crash (kill), lose, freeze, isolate, latency or loss (required)")
 	f.StringVar(&o.dc, "dc", "", "the DC to break (required)")
 	f.StringVar(&o.peer, "peer", "", "latency/loss: the other end of the link (default: every other DC)")
 	f.DurationVar(&o.delay, "delay", 0, "latency: round trip added to the link(s)")
@@ -251,7 +257,7 @@ func (o *drillOptions) runError(err error) error {
 
 func (o *drillOptions) faultSpec() (drill.Fault, error) {
 	if o.fault == "" {
-		return drill.Fault{}, errors.New("--fault is required: kill, freeze, isolate, latency or loss")
+		return drill.Fault{}, errors.New("--fault is required: crash (kill), lose, freeze, isolate, latency or loss")
 	}
 	k, err := drill.ParseKind(o.fault)
 	if err != nil {
@@ -286,7 +292,7 @@ func (o *drillOptions) backendSpec() (drill.Spec, error) {
 				k, cmd, ok := strings.Cut(it, "=")
 				kind, err := drill.ParseKind(k)
 				if !ok || err != nil || strings.TrimSpace(cmd) == "" {
-					return drill.Spec{}, fmt.Errorf("%s %q: want KIND=COMMAND with KIND kill, freeze, isolate, latency or loss", pair.flag, it)
+					return drill.Spec{}, fmt.Errorf("%s %q: want KIND=COMMAND with KIND crash, lose, freeze, isolate, latency or loss", pair.flag, it)
 				}
 				pair.into[kind] = cmd
 			}

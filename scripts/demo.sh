@@ -46,10 +46,10 @@ step "drill: cut dc-a off while an acks=1 producer inside dc-a writes to orders:
 "$bin" drill --config "$cfg" --lab-dir "$dir" --state-dir "$PWD/out/demo-drills" --topic orders --fault isolate --dc dc-a \
   --producer-dc dc-a --acks 1 --idempotence false --duration 20s --steady 5s --rate 1000 --yes \
   --report html="$PWD/out/demo-drill-isolate.html" --report markdown="$PWD/out/demo-drill-isolate.md" || true
-step "drill: kill dc-a while a ledger workload writes to payments (acks=all, Java defaults); heal; read back"
-"$bin" drill --config "$cfg" --lab-dir "$dir" --state-dir "$PWD/out/demo-drills" --topic payments --fault kill --dc dc-a \
-  --duration 20s --steady 5s --rate 1000 --yes --report html="$PWD/out/demo-drill-kill.html" --report json="$PWD/out/demo-drill-kill.json" || true
-echo "(timelines: out/demo-drill-kill.html, out/demo-drill-isolate.html)"
+step "drill: crash dc-a while a ledger workload (Kafka's Java producer, its defaults) writes to payments; heal; read back"
+"$bin" drill --config "$cfg" --lab-dir "$dir" --state-dir "$PWD/out/demo-drills" --topic payments --fault crash --dc dc-a \
+  --duration 20s --steady 5s --rate 1000 --yes --report html="$PWD/out/demo-drill-crash.html" --report json="$PWD/out/demo-drill-crash.json" || true
+echo "(timelines: out/demo-drill-crash.html, out/demo-drill-isolate.html)"
 step "agents stop (SIGTERM), lab down"
 for a in "${agents[@]}"; do kill "$a" 2>/dev/null || true; done
 wait
