@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -306,7 +307,7 @@ func (r *reader) controllerConfigs(ctx context.Context, addrs []string) (map[str
 				if c.Value == nil {
 					continue
 				}
-				cfgs[c.Name] = topology.ConfigValue{Value: *c.Value, Source: kmsgSource(c.Source)}
+				cfgs[c.Name] = topology.ConfigValue{Value: *c.Value, Source: sourceOf(sarama.ConfigSource(c.Source))}
 			}
 			out[res.ResourceName] = cfgs
 		}
@@ -322,21 +323,4 @@ func (r *reader) controllerRequest(ctx context.Context, addr string, req kmsg.Re
 	}
 	defer cl.Close()
 	return r.request(ctx, cl.SeedBrokers()[0], req)
-}
-
-// kmsgSource maps DescribeConfigs' source codes (KIP-226).
-func kmsgSource(s kmsg.ConfigSource) topology.ConfigSource {
-	switch s {
-	case kmsg.ConfigSourceDefaultConfig:
-		return topology.SourceDefault
-	case kmsg.ConfigSourceStaticBrokerConfig:
-		return topology.SourceStaticBroker
-	case kmsg.ConfigSourceDynamicDefaultBrokerConfig:
-		return topology.SourceDynamicDefault
-	case kmsg.ConfigSourceDynamicBrokerConfig:
-		return topology.SourceDynamicBroker
-	case kmsg.ConfigSourceDynamicTopicConfig:
-		return topology.SourceTopic
-	}
-	return topology.SourceUnknown
 }

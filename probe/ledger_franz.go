@@ -28,20 +28,8 @@ type franzProducers struct {
 // why it cannot. backoff collects retry.backoff.ms and
 // retry.backoff.max.ms, which make one option together.
 func franzMapping(name, value string, backoff *[2]time.Duration) (kgo.Opt, string, error) {
-	ms := func() (time.Duration, error) {
-		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("want milliseconds, got %q", value)
-		}
-		return time.Duration(n) * time.Millisecond, nil
-	}
-	count := func() (int, error) {
-		n, err := strconv.Atoi(strings.TrimSpace(value))
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("want a count, got %q", value)
-		}
-		return n, nil
-	}
+	ms := func() (time.Duration, error) { return settingMillis(value) }
+	count := func() (int, error) { return settingCount(value) }
 	switch name {
 	case "acks":
 		switch strings.ToLower(strings.TrimSpace(value)) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -43,20 +44,8 @@ func linkedVersion(module string) string {
 // says why it cannot. The names follow sarama's documentation of its
 // Config fields; what sarama has no field for is rejected, not emulated.
 func saramaMapping(cfg *sarama.Config, name, value string) (applied string, err error) {
-	ms := func() (time.Duration, error) {
-		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("want milliseconds, got %q", value)
-		}
-		return time.Duration(n) * time.Millisecond, nil
-	}
-	count := func() (int, error) {
-		n, err := strconv.Atoi(strings.TrimSpace(value))
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("want a count, got %q", value)
-		}
-		return n, nil
-	}
+	ms := func() (time.Duration, error) { return settingMillis(value) }
+	count := func() (int, error) { return settingCount(value) }
 	switch name {
 	case "acks":
 		switch strings.ToLower(strings.TrimSpace(value)) {
@@ -119,6 +108,24 @@ func saramaMapping(cfg *sarama.Config, name, value string) (applied string, err 
 		return "Producer.Compression", nil
 	}
 	return "", errors.New("sarama has no equivalent setting")
+}
+
+// settingMillis reads a setting in milliseconds.
+func settingMillis(value string) (time.Duration, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want milliseconds, got %q", value)
+	}
+	return time.Duration(min(n, math.MaxInt64/int64(time.Millisecond))) * time.Millisecond, nil
+}
+
+// settingCount reads a setting that counts something.
+func settingCount(value string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(value))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a count, got %q", value)
+	}
+	return n, nil
 }
 
 // openSarama starts the ledger's producers on sarama.

@@ -679,7 +679,16 @@ func configs(entries []*sarama.ConfigEntry) topology.Configs {
 // source maps DescribeConfigs' config source (v1+; v0 only says whether
 // a value is the default).
 func source(e *sarama.ConfigEntry) topology.ConfigSource {
-	switch e.Source {
+	if s := sourceOf(e.Source); s != topology.SourceUnknown || !e.Default {
+		return s
+	}
+	return topology.SourceDefault
+}
+
+// sourceOf maps a config source code of DescribeConfigs (KIP-226: the
+// same numbers in sarama and franz-go's kmsg).
+func sourceOf(code sarama.ConfigSource) topology.ConfigSource {
+	switch code {
 	case sarama.SourceTopic:
 		return topology.SourceTopic
 	case sarama.SourceDynamicBroker:
@@ -689,9 +698,6 @@ func source(e *sarama.ConfigEntry) topology.ConfigSource {
 	case sarama.SourceStaticBroker:
 		return topology.SourceStaticBroker
 	case sarama.SourceDefault:
-		return topology.SourceDefault
-	}
-	if e.Default {
 		return topology.SourceDefault
 	}
 	return topology.SourceUnknown
