@@ -214,14 +214,21 @@ func (in *Inputs) latency(ctx context.Context, cfg *config.Config, opts Options)
 			return nil
 		}
 	}
+	in.SetMatrix(m)
+	return nil
+}
+
+// SetMatrix replaces the latency matrix and the round trips taken from
+// it: a front end that follows the agents' topic re-evaluates with fresh
+// figures without reading the cluster again.
+func (in *Inputs) SetMatrix(m *probe.Matrix) {
 	in.Matrix = m
 	rtt, src := m.RTT()
 	if len(rtt) == 0 {
-		in.RTTSource = src + "; no fresh inter-DC cell"
-		return nil
+		in.RTT, in.RTTSource = nil, src+"; no fresh inter-DC cell"
+		return
 	}
 	in.RTT, in.RTTSource = rtt, src
-	return nil
 }
 
 // Evaluate runs the rules over the inputs. It does no I/O: call it again

@@ -79,6 +79,9 @@ type model struct {
 	// voters are the KRaft voter ids and their DC index (-1 unknown).
 	voters     []int32
 	voterDC    []int
+	// voterDown marks voters known to be down (QuorumReplica.Down): they
+	// still count in the majority a quorum needs, never towards it.
+	voterDown []bool
 	quorumRead bool
 	// broker holds cluster-level broker configs (from the first broker
 	// that reported configs) and brokerKnown whether any did.
@@ -233,7 +236,14 @@ func (m *model) readVoters() {
 		m.voters = append(m.voters, m.in.Config.Topology.ControllerIDs()...)
 	}
 	slices.Sort(m.voters)
+	down := map[int32]bool{}
+	if q != nil {
+		for _, v := range q.Voters {
+			down[v.ID] = v.Down
+		}
+	}
 	for _, id := range m.voters {
+		m.voterDown = append(m.voterDown, down[id])
 		dc := -1
 		if name, ok := m.in.Config.Topology.DCOfController(id); ok {
 			dc = m.dcIndex(name)
@@ -346,8 +356,14 @@ func (m *model) quorumSurvives(x int) (survives, known bool) {
 	if v == 0 {
 		return false, false
 	}
+	// A majority of all voters must be alive, down ones included
+	// (KIP-595: the voter set does not shrink when a voter dies).
 	inX, unknown := 0, 0
-	for _, dc := range m.voterDC {
+	for i, dc := range m.voterDC {
+		if m.voterDown[i] {
+			inX++ // gone already: as good as lost with x
+			continue
+		}
 		switch dc {
 		case x:
 			inX++

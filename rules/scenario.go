@@ -318,7 +318,11 @@ func (m *model) scenario(x int, kind ScenarioKind, prods []producer) Scenario {
 	case !quorumKnown:
 		s.Why = append(s.Why, "where some controllers run is unknown: map them in topology.controllers; the quorum is assumed lost")
 	case sd.ctrl == 0:
-		s.Why = append(s.Why, fmt.Sprintf("the controller quorum does not survive: %d of %d voters are in %s", m.votersIn(x), len(m.voters), m.dcs[x]))
+		why := fmt.Sprintf("the controller quorum does not survive: %d of %d voters are in %s", m.votersIn(x), len(m.voters), m.dcs[x])
+		if d := m.votersDown(); d > 0 {
+			why += fmt.Sprintf(" and %d are down already", d)
+		}
+		s.Why = append(s.Why, why)
 	case sd.ctrl == -1:
 		s.Why = append(s.Why, fmt.Sprintf("%s keeps the controller majority (%d of %d voters): the other DCs' brokers are fenced and their leaders are replaced by replicas in %s", m.dcs[x], m.votersIn(x), len(m.voters), m.dcs[x]))
 	}
@@ -604,11 +608,22 @@ func (t timing) terms(p rtoPath) []RTOTerm {
 	return terms
 }
 
-// votersIn counts the voters in x.
+// votersIn counts the live voters in x.
 func (m *model) votersIn(x int) int {
 	n := 0
-	for _, dc := range m.voterDC {
-		if dc == x {
+	for i, dc := range m.voterDC {
+		if dc == x && !m.voterDown[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// votersDown counts the voters known to be down.
+func (m *model) votersDown() int {
+	n := 0
+	for _, d := range m.voterDown {
+		if d {
 			n++
 		}
 	}

@@ -142,6 +142,10 @@ type QuorumReplica struct {
 	// LastFetchMs and LastCaughtUpMs are epoch milliseconds, -1 unknown.
 	LastFetchMs    int64 `json:"lastFetchMs"`
 	LastCaughtUpMs int64 `json:"lastCaughtUpMs"`
+	// Down marks a voter known to be down. A what-if sets it
+	// (advise.WhatIf); a snapshot read from a cluster leaves it false (a
+	// voter that stopped fetching shows in LastCaughtUpMs).
+	Down bool `json:"down,omitempty"`
 }
 
 // ItemError records something that could not be read.
