@@ -180,7 +180,8 @@ func (r *runner) emit(msg string) {
 	ev := drill.Event{Phase: r.phase, At: r.o.Now(), Fault: r.o.Fault, Message: msg}
 	if r.ledger != nil {
 		c := r.ledger.Counts()
-		ev.Figures = drill.Figures{Sent: c.Sent, Acked: c.Acked, Failed: c.Failed, Elapsed: r.o.Now().Sub(r.ledger.Ledger().Start)}
+		ev.Figures = drill.Figures{Sent: c.Sent, Acked: c.Acked, Failed: c.Failed, Elapsed: r.o.Now().Sub(r.ledger.Ledger().Start),
+			LastAck: c.LastAck, OldestPending: c.OldestPending}
 	}
 	r.o.Events(ev)
 }

@@ -74,4 +74,9 @@ type Figures struct {
 	Failed int64 `json:"failed"`
 	// Elapsed since the workload started.
 	Elapsed time.Duration `json:"elapsed"`
+	// LastAck is how long the latest acknowledged record waited for it;
+	// OldestPending how long the oldest unanswered record has waited so
+	// far (it grows through an outage while LastAck stands still).
+	LastAck       time.Duration `json:"lastAck"`
+	OldestPending time.Duration `json:"oldestPending"`
 }

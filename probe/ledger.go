@@ -94,6 +94,11 @@ type LedgerOptions struct {
 // LedgerCounts are a running ledger's records so far.
 type LedgerCounts struct {
 	Sent, Acked, Failed int64
+	// LastAck is how long the latest acknowledged record waited for its
+	// acknowledgement; OldestPending how long the oldest record still
+	// waiting has waited so far (0: none waits). During an outage the
+	// first stops moving and the second grows.
+	LastAck, OldestPending time.Duration
 }
 
 // RecordState is where a ledger record stands.
@@ -187,7 +192,10 @@ type LedgerRun struct {
 	// mu guards l.Records, l.Errors, the counts and wait.
 	mu            sync.Mutex
 	acked, failed int64
-	wait          time.Duration // for answers in flight after Stop
+	lastAck       time.Duration
+	// firstPending is at or before the oldest record still pending.
+	firstPending int
+	wait         time.Duration // for answers in flight after Stop
 	// closed is set once the ledger is returned: later answers (a
 	// producer that did not close in time) are dropped.
 	closed bool
@@ -286,7 +294,14 @@ func (r *LedgerRun) Info() LibraryInfo { return r.info }
 func (r *LedgerRun) Counts() LedgerCounts {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return LedgerCounts{Sent: int64(len(r.l.Records)), Acked: r.acked, Failed: r.failed}
+	c := LedgerCounts{Sent: int64(len(r.l.Records)), Acked: r.acked, Failed: r.failed, LastAck: r.lastAck}
+	for r.firstPending < len(r.l.Records) && r.l.Records[r.firstPending].State != Pending {
+		r.firstPending++
+	}
+	if r.firstPending < len(r.l.Records) {
+		c.OldestPending = max(time.Since(r.l.Start)-r.l.Records[r.firstPending].Sent, 0)
+	}
+	return c
 }
 
 // Stop stops sending, waits up to wait for the answers of records in
@@ -310,6 +325,7 @@ func (r *LedgerRun) ack(idx int, offset int64, at time.Time) {
 	rec := &r.l.Records[idx]
 	rec.State, rec.Done, rec.Offset = Acked, max(at.Sub(r.l.Start), rec.Sent), offset
 	r.acked++
+	r.lastAck = rec.Done - rec.Sent
 }
 
 // fail records that the library gave up on record idx.

@@ -91,7 +91,7 @@ func TestProcessWorkload(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	got := run.Stop(100 * time.Millisecond)
-	if c := run.Counts(); c != (LedgerCounts{Sent: 20, Acked: 15, Failed: 4}) {
+	if c := run.Counts(); c.Sent != 20 || c.Acked != 15 || c.Failed != 4 {
 		t.Errorf("counts %+v, want 20 sent, 15 acked, 4 failed, 1 pending", c)
 	}
 	for i, r := range got.Records {
