@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/stretchctl/stretchctl/chaos"
 	"github.com/stretchctl/stretchctl/config"
@@ -102,8 +103,22 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	f.DurationVar(&o.delay, "delay", 0, "latency: round trip added to the link(s)")
 	f.Float64Var(&o.loss, "loss", 0, "loss: percent of packets dropped")
 	f.DurationVar(&o.duration, "duration", 30*time.Second, "how long the fault is held")
-	f.DurationVar(&o.steady, "steady", 10*time.Second, "workload time before the fault")
 	f.StringVar(&o.topic, "topic", "", "topic the ledger writes to; must exist (required)")
+	o.addWorkloadFlags(f)
+	o.addBackendFlags(f)
+	f.StringVar(&o.latencyMatrix, "latency-matrix", "", "prediction: inter-DC latency from this matrix file (JSON of probe matrix or probe)")
+	f.StringVar(&o.latencyTopic, "latency-topic", probe.DefaultResultsTopic, `prediction: inter-DC latency from the probe agents' topic ("" to not read it)`)
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (automation)")
+	f.BoolVar(&o.force, "force", false, "run even if the cluster is not healthy")
+	f.StringVar(&o.format, "format", "text", "text, json, markdown or html")
+	f.StringArrayVar(&o.reports, "report", nil, "also write FORMAT=FILE (repeatable), e.g. html=drill.html")
+	cmd.AddCommand(newDrillRecoverCmd(io))
+	return cmd
+}
+
+// addWorkloadFlags registers the ledger workload's flags (drill and tui).
+func (o *drillOptions) addWorkloadFlags(f *pflag.FlagSet) {
+	f.DurationVar(&o.steady, "steady", 10*time.Second, "workload time before the fault")
 	f.IntVar(&o.rate, "rate", 1000, "records per second, all producers together")
 	f.IntVar(&o.producers, "producers", 4, "number of producers, each with its own connections (more give a finer RTO resolution)")
 	f.StringVar(&o.producerFile, "producer-file", "", "producer .properties whose settings the workload uses")
@@ -112,6 +127,10 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	f.StringVar(&o.producerDC, "producer-dc", "", "run the producers inside this DC (lab backend)")
 	f.StringVar(&o.acks, "acks", "", "override acks (all, 1, 0)")
 	f.StringVar(&o.idempotence, "idempotence", "", "override enable.idempotence (true, false)")
+}
+
+// addBackendFlags registers the fault backend's flags (drill and tui).
+func (o *drillOptions) addBackendFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.backend, "backend", "lab", "lab, chaos-mesh or exec")
 	f.StringVar(&o.labDir, "lab-dir", lab.DefaultDir(), "lab backend: the lab's state directory")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "chaos-mesh: kubeconfig (default: in-cluster or $KUBECONFIG)")
@@ -122,14 +141,31 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	f.StringArrayVar(&o.execInject, "exec-inject", nil, "exec: KIND=COMMAND to inject a fault (repeatable)")
 	f.StringArrayVar(&o.execHeal, "exec-heal", nil, "exec: KIND=COMMAND to heal it (repeatable)")
 	f.StringVar(&o.stateDir, "state-dir", chaos.DefaultStateDir(), "where drills in progress are recorded")
-	f.StringVar(&o.latencyMatrix, "latency-matrix", "", "prediction: inter-DC latency from this matrix file (JSON of probe matrix or probe)")
-	f.StringVar(&o.latencyTopic, "latency-topic", probe.DefaultResultsTopic, `prediction: inter-DC latency from the probe agents' topic ("" to not read it)`)
-	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (automation)")
-	f.BoolVar(&o.force, "force", false, "run even if the cluster is not healthy")
-	f.StringVar(&o.format, "format", "text", "text, json, markdown or html")
-	f.StringArrayVar(&o.reports, "report", nil, "also write FORMAT=FILE (repeatable), e.g. html=drill.html")
-	cmd.AddCommand(newDrillRecoverCmd(io))
-	return cmd
+}
+
+// options are the chaos options of the flags, without the fault and the
+// topic; confirmation and events are the caller's.
+func (o *drillOptions) options(c *config.Config, io IO, version string) (chaos.Options, error) {
+	spec, err := o.backendSpec()
+	if err != nil {
+		return chaos.Options{}, err
+	}
+	library, libVersion := o.producerLibrary, o.producerVersion
+	if cl, ok := clientEntry(c, o.producerFile); ok {
+		if !o.libraryChanged {
+			library = string(cl.Library)
+		}
+		if libVersion == "" {
+			libVersion = cl.Version
+		}
+	}
+	return chaos.Options{
+		Config: c, BackendSpec: spec,
+		Producer:   chaos.ProducerSpec{File: o.producerFile, Library: config.Library(library), Version: libVersion, Acks: o.acks, Idempotence: o.idempotence},
+		ProducerDC: o.producerDC, Producers: o.producers, Rate: o.rate, Steady: o.steady, Force: o.force, StateDir: o.stateDir,
+		LatencyMatrixFile: o.latencyMatrix, LatencyTopic: o.latencyTopic,
+		Log: io.Log, Tool: "stretchctl", Version: version,
+	}, nil
 }
 
 func (o *drillOptions) run(ctx context.Context, io IO, version string) error {
@@ -152,30 +188,15 @@ func (o *drillOptions) run(ctx context.Context, io IO, version string) error {
 	if err != nil {
 		return err
 	}
-	spec, err := o.backendSpec()
+	dopts, err := o.options(c, io, version)
 	if err != nil {
 		return exitErr(ExitAssess, err)
 	}
-	library, version := o.producerLibrary, o.producerVersion
-	if cl, ok := clientEntry(c, o.producerFile); ok {
-		if !o.libraryChanged {
-			library = string(cl.Library)
+	dopts.Fault, dopts.Topic = fault, o.topic
+	dopts.Events = func(e drill.Event) {
+		if e.Message != "" {
+			fmt.Fprintf(io.Err, "• %s\n", e.Message)
 		}
-		if version == "" {
-			version = cl.Version
-		}
-	}
-	dopts := chaos.Options{
-		Config: c, BackendSpec: spec, Fault: fault, Topic: o.topic,
-		Producer:   chaos.ProducerSpec{File: o.producerFile, Library: config.Library(library), Version: version, Acks: o.acks, Idempotence: o.idempotence},
-		ProducerDC: o.producerDC, Producers: o.producers, Rate: o.rate, Steady: o.steady, Force: o.force, StateDir: o.stateDir,
-		LatencyMatrixFile: o.latencyMatrix, LatencyTopic: o.latencyTopic,
-		Log: io.Log, Tool: "stretchctl", Version: version,
-		Events: func(e drill.Event) {
-			if e.Message != "" {
-				fmt.Fprintf(io.Err, "• %s\n", e.Message)
-			}
-		},
 	}
 	if !o.yes {
 		dopts.Confirm = func(id string) bool { return confirm(io, id, fault, c.Path) }
