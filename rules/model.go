@@ -77,11 +77,11 @@ type model struct {
 	// dataDCs are the DC indexes that hold brokers.
 	dataDCs []int
 	// voters are the KRaft voter ids and their DC index (-1 unknown).
-	voters     []int32
-	voterDC    []int
+	voters  []int32
+	voterDC []int
 	// voterDown marks voters known to be down (QuorumReplica.Down): they
 	// still count in the majority a quorum needs, never towards it.
-	voterDown []bool
+	voterDown  []bool
 	quorumRead bool
 	// broker holds cluster-level broker configs (from the first broker
 	// that reported configs) and brokerKnown whether any did.
