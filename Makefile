@@ -46,6 +46,8 @@ demo: build
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lab/... ./rules/...
+	$(GO) test -run '^$$' -bench Frame -benchmem ./tui/
+	$(GO) test -run '^$$' -bench Idle -benchtime 1x ./tui/
 	bench/lab-up.sh $(BIN)
 	bench/check-vs-kafka-topics.sh $(BIN)
 	bench/probe-agent.sh $(BIN)

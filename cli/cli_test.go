@@ -269,3 +269,30 @@ func TestDrillUsageErrors(t *testing.T) {
 		t.Errorf("recover with no state: exit %d, %q", code, out)
 	}
 }
+
+// TestTUIUsageErrors: bad flags of `stretchctl tui` name the flag and exit
+// 2 before anything is drawn.
+func TestTUIUsageErrors(t *testing.T) {
+	cfg := golden.Path("examples", "20-well-configured", "stretch.yaml")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing snapshot", []string{"--snapshot", "nope.json"}, "--snapshot: "},
+		{"missing matrix", []string{"--latency-matrix", "nope.json"}, "--latency-matrix: "},
+		{"unknown DC", []string{"--from", "dc-x"}, `--from "dc-x" is not a DC`},
+		{"bad refresh", []string{"--refresh", "0s"}, "--refresh 0s"},
+		{"bad backend", []string{"--backend", "ssh"}, `--backend "ssh"`},
+		{"bad log file", []string{"--log-file", t.TempDir()}, "--log-file"},
+		{"bad config", []string{"--config", "nope.yaml"}, "nope.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := execute(t, append([]string{"tui", "--config", cfg}, tt.args...)...)
+			if code != ExitAssess || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tt.want)
+			}
+		})
+	}
+}

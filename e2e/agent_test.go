@@ -351,7 +351,9 @@ func TestAgentsAgainstLab(t *testing.T) {
 		}))
 		t.Logf("heal: every cell correct again in %v", took.Round(100*time.Millisecond))
 	})
-	_ = st
+
+	// The TUI on the same lab, agents still running (e2e/tui_test.go).
+	t.Run("tui", func(t *testing.T) { testTUI(t, bin, l, st, want["dc-a/dc-b"]) })
 }
 
 // healLab heals every fault of the lab.

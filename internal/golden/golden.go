@@ -13,12 +13,27 @@ import (
 	"testing"
 )
 
-// update is the module's one -update flag (go test ./... -update).
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+// updateFlag is the module's one -update flag (go test ./... -update).
+// charmbracelet's golden package (under teatest) defines a flag of the
+// same name and meaning; packages initialise in import-path order, so
+// when both are in a test binary, it comes first and this one is shared.
+const updateFlag = "update"
+
+// defined is set once the flag exists (here, or already by teatest's
+// golden package).
+var defined = func() bool {
+	if flag.Lookup(updateFlag) == nil {
+		flag.Bool(updateFlag, false, "rewrite the golden files under testdata/")
+	}
+	return true
+}()
 
 // Update reports whether -update was given: tests that generate fixtures
 // rewrite them too.
-func Update() bool { return *update }
+func Update() bool {
+	f := flag.Lookup(updateFlag)
+	return f != nil && f.Value.String() == "true"
+}
 
 // Path is rel (slash-separated parts) under the module's testdata/.
 func Path(rel ...string) string {
@@ -48,7 +63,7 @@ func Assert(t testing.TB, rel string, got []byte) {
 // writes it first).
 func AssertFile(t testing.TB, path string, got []byte) {
 	t.Helper()
-	if *update {
+	if Update() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
