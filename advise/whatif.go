@@ -70,8 +70,10 @@ func (w WhatIf) String() string {
 // (PartitionChangeBuilder); a partition whose last in-sync replica is
 // down keeps it in its ISR and has no leader. Voters in a DC that is down
 // are down: they still count in the majority the quorum needs (KIP-595),
-// never towards it. Eligible leader replicas (KIP-966) are not added: a
-// what-if on a cluster that has them is pessimistic.
+// never towards it; without a live majority nothing is fenced and no
+// leadership moves. Down brokers leave the eligible leader replicas
+// (KIP-966) and none are added: a what-if on a cluster with ELR enabled
+// may be pessimistic about partitions left below min.insync.replicas.
 func (in *Inputs) WhatIf(w WhatIf) (*Inputs, error) {
 	if in == nil || in.Config == nil || in.Snapshot == nil {
 		return nil, errors.New("what-if: nothing read yet")
@@ -130,20 +132,48 @@ func (w WhatIf) validate(in *Inputs) error {
 	return nil
 }
 
-// down copies the snapshot with the brokers and voters of w down.
+// down copies the snapshot with the brokers and voters of w down. The
+// quorum comes first: without a majority of live voters there is no
+// active controller, so nothing is fenced and no leadership moves; the
+// down brokers just stop answering.
 func down(s *topology.Snapshot, cfg *config.Config, w WhatIf) *topology.Snapshot {
 	out := *s
 	gone := map[int32]bool{}
 	for _, id := range w.DownBrokers {
 		gone[id] = true
 	}
-	out.Brokers = slices.Clone(s.Brokers)
-	for i, b := range out.Brokers {
-		if slices.Contains(w.DownDCs, cfg.Topology.DCOfRack(b.Rack)) && b.Rack != "" {
+	for _, b := range s.Brokers {
+		if b.Rack != "" && slices.Contains(w.DownDCs, cfg.Topology.DCOfRack(b.Rack)) {
 			gone[b.ID] = true
 		}
+	}
+	majority := true
+	if q := quorumOf(s, cfg, gone, w.DownDCs); q != nil {
+		alive := 0
+		for _, v := range q.Voters {
+			if !v.Down {
+				alive++
+			}
+		}
+		majority = alive > len(q.Voters)/2
+		// The leader is one of the live voters when they are a majority
+		// (which one is not known: the first), else there is none.
+		if i := slices.IndexFunc(q.Voters, func(v topology.QuorumReplica) bool { return v.ID == q.LeaderID }); i < 0 || q.Voters[i].Down || !majority {
+			q.LeaderID = -1
+			if majority {
+				q.LeaderID = q.Voters[slices.IndexFunc(q.Voters, func(v topology.QuorumReplica) bool { return !v.Down })].ID
+			}
+		}
+		out.Quorum = q
+	}
+	state := topology.BrokerFenced
+	if !majority {
+		state = topology.BrokerAbsent
+	}
+	out.Brokers = slices.Clone(s.Brokers)
+	for i, b := range out.Brokers {
 		if gone[b.ID] && b.Serving() {
-			out.Brokers[i].State = topology.BrokerFenced
+			out.Brokers[i].State = state
 		}
 	}
 	serving := map[int32]bool{}
@@ -153,44 +183,81 @@ func down(s *topology.Snapshot, cfg *config.Config, w WhatIf) *topology.Snapshot
 	out.Topics = make([]topology.Topic, len(s.Topics))
 	for i, t := range s.Topics {
 		t.Partitions = slices.Clone(t.Partitions)
+		unclean := uncleanElection(s, t)
 		for j := range t.Partitions {
-			fence(&t.Partitions[j], gone, serving)
+			p := &t.Partitions[j]
+			switch {
+			case majority:
+				fence(p, gone, serving, unclean)
+			case gone[p.Leader]:
+				p.Leader = -1 // no controller to move it: no leader answers
+			}
 		}
 		out.Topics[i] = t
-	}
-	if s.Quorum != nil {
-		q := *s.Quorum
-		q.Voters = slices.Clone(s.Quorum.Voters)
-		alive := 0
-		for i, v := range q.Voters {
-			dc, ok := cfg.Topology.DCOfController(v.ID)
-			if !ok {
-				if b, isBroker := s.Broker(v.ID); isBroker && b.Rack != "" {
-					dc = cfg.Topology.DCOfRack(b.Rack)
-				}
-			}
-			if gone[v.ID] || slices.Contains(w.DownDCs, dc) {
-				q.Voters[i].Down = true
-			}
-			if !q.Voters[i].Down {
-				alive++
-			}
-		}
-		// The leader is one of the live voters when they are a majority
-		// (which one is not known: the first), else there is none.
-		if i := slices.IndexFunc(q.Voters, func(v topology.QuorumReplica) bool { return v.ID == q.LeaderID }); i < 0 || q.Voters[i].Down {
-			q.LeaderID = -1
-			if alive > len(q.Voters)/2 {
-				q.LeaderID = q.Voters[slices.IndexFunc(q.Voters, func(v topology.QuorumReplica) bool { return !v.Down })].ID
-			}
-		}
-		out.Quorum = &q
 	}
 	return &out
 }
 
-// fence applies the fencing of the gone brokers to one partition.
-func fence(p *topology.Partition, gone, serving map[int32]bool) {
+// quorumOf copies the snapshot's quorum with the voters of the gone
+// brokers (combined mode) and of the down DCs marked down. When the
+// quorum was not read it is made from topology.controllers, if one of
+// them is down (nil otherwise: nothing to say).
+func quorumOf(s *topology.Snapshot, cfg *config.Config, gone map[int32]bool, downDCs []string) *topology.Quorum {
+	voterDown := func(id int32) bool {
+		dc, ok := cfg.Topology.DCOfController(id)
+		if !ok {
+			if b, isBroker := s.Broker(id); isBroker && b.Rack != "" {
+				dc = cfg.Topology.DCOfRack(b.Rack)
+			}
+		}
+		return gone[id] || slices.Contains(downDCs, dc)
+	}
+	var q topology.Quorum
+	switch {
+	case s.Quorum != nil:
+		q = *s.Quorum
+		q.Voters = slices.Clone(s.Quorum.Voters)
+	case s.Mode == "zookeeper":
+		return nil
+	default:
+		q.LeaderID = -1
+		for _, id := range cfg.Topology.ControllerIDs() {
+			q.Voters = append(q.Voters, topology.QuorumReplica{ID: id, LogEndOffset: -1, LastFetchMs: -1, LastCaughtUpMs: -1})
+		}
+	}
+	anyDown := false
+	for i, v := range q.Voters {
+		q.Voters[i].Down = voterDown(v.ID)
+		anyDown = anyDown || q.Voters[i].Down
+	}
+	if s.Quorum == nil && !anyDown {
+		return nil
+	}
+	return &q
+}
+
+// uncleanElection reads the topic's unclean.leader.election.enable, or
+// the brokers' default when the topic's configs were not read.
+func uncleanElection(s *topology.Snapshot, t topology.Topic) bool {
+	if v, ok := t.Configs.Get("unclean.leader.election.enable"); ok {
+		return strings.EqualFold(v, "true")
+	}
+	for _, b := range s.Brokers {
+		if v, ok := b.Configs.Get("unclean.leader.election.enable"); ok {
+			return strings.EqualFold(v, "true")
+		}
+	}
+	return false
+}
+
+// fence applies the fencing of the gone brokers to one partition, as
+// the controller does (ReplicationControlManager.handleBrokerFenced, then
+// PartitionChangeBuilder): each leaves every ISR it is not the last
+// member of and the ELR (it cannot be elected while fenced); a new leader
+// is the first replica in assignment order that is in the ISR and
+// serving, else, with unclean election enabled, the first serving
+// replica, alone in the ISR; else there is none.
+func fence(p *topology.Partition, gone, serving map[int32]bool, unclean bool) {
 	isr := slices.Clone(p.ISR)
 	for _, id := range p.ISR {
 		if gone[id] && len(isr) > 1 {
@@ -198,6 +265,9 @@ func fence(p *topology.Partition, gone, serving map[int32]bool) {
 		}
 	}
 	p.ISR = isr
+	if len(p.ELR) > 0 {
+		p.ELR = slices.DeleteFunc(slices.Clone(p.ELR), func(r int32) bool { return gone[r] })
+	}
 	if !gone[p.Leader] {
 		return
 	}
@@ -205,6 +275,15 @@ func fence(p *topology.Partition, gone, serving map[int32]bool) {
 	for _, r := range p.Replicas {
 		if slices.Contains(isr, r) && serving[r] {
 			p.Leader = r
+			return
+		}
+	}
+	if !unclean {
+		return
+	}
+	for _, r := range p.Replicas {
+		if serving[r] {
+			p.Leader, p.ISR = r, []int32{r}
 			return
 		}
 	}

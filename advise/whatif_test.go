@@ -186,3 +186,89 @@ func TestWhatIfRefusesUnknowns(t *testing.T) {
 		t.Error("Empty is wrong")
 	}
 }
+
+// TestWhatIfNoMajority: with two of three DCs down no controller is left:
+// nothing is fenced, no leadership moves (the partitions led there have no
+// leader that answers), and the quorum has no leader.
+func TestWhatIfNoMajority(t *testing.T) {
+	in := exampleInputs(t, "20-well-configured")
+	got, err := in.WhatIf(advise.WhatIf{DownDCs: []string{"dc-b", "dc-c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int32{2, 3} {
+		if b, _ := got.Snapshot.Broker(id); b.State != topology.BrokerAbsent {
+			t.Errorf("broker %d: state %q, want absent (no controller to fence it)", id, b.State)
+		}
+	}
+	for i, p := range got.Snapshot.Topics[0].Partitions {
+		orig := in.Snapshot.Topics[0].Partitions[i]
+		if !slices.Equal(p.ISR, orig.ISR) {
+			t.Errorf("orders-%d: ISR %v, want %v unchanged", p.ID, p.ISR, orig.ISR)
+		}
+		if want := orig.Leader; want != 1 && p.Leader != -1 || want == 1 && p.Leader != 1 {
+			t.Errorf("orders-%d: leader %d (was %d); want it kept in dc-a, -1 elsewhere", p.ID, p.Leader, want)
+		}
+	}
+	if got.Snapshot.Quorum.LeaderID != -1 {
+		t.Errorf("quorum leader %d, want -1", got.Snapshot.Quorum.LeaderID)
+	}
+	rep, err := got.Evaluate(rules.High)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Findings, func(f rules.Finding) bool { return strings.Contains(f.Message, "no leader now") }) {
+		t.Error("no finding says the quorum has no leader")
+	}
+}
+
+// TestWhatIfQuorumFromConfig: a snapshot without the quorum still loses
+// the voters of a down DC (topology.controllers).
+func TestWhatIfQuorumFromConfig(t *testing.T) {
+	in := exampleInputs(t, "20-well-configured")
+	in.Snapshot.Quorum = nil
+	got, err := in.WhatIf(advise.WhatIf{DownDCs: []string{"dc-a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := got.Snapshot.Quorum
+	if q == nil || len(q.Voters) != 3 || !q.Voters[0].Down || q.LeaderID != 102 {
+		t.Fatalf("quorum %+v: want 101..103 from topology.controllers, 101 down, 102 leading", q)
+	}
+	rep, err := got.Evaluate(rules.High)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := scenario(t, rep, "crash dc-b"); s.QuorumSurvives {
+		t.Error("crash dc-b with dc-a down: the quorum survives")
+	}
+	if !slices.ContainsFunc(rep.Findings, func(f rules.Finding) bool {
+		return f.Subject == "quorum voter 101" && strings.Contains(f.Message, "2 of 3 voters are left, the quorum needs 2")
+	}) {
+		t.Error("no finding says voter 101 is down")
+	}
+	if _, err := in.WhatIf(advise.WhatIf{DownBrokers: []int32{2}}); err != nil || in.Snapshot.Quorum != nil {
+		t.Errorf("a broker that is no voter down: %v; quorum %v, want none made", err, in.Snapshot.Quorum)
+	}
+}
+
+// TestWhatIfUncleanAndELR: with unclean election on, the first serving
+// replica leads alone; a down broker leaves the ELR.
+func TestWhatIfUncleanAndELR(t *testing.T) {
+	in := exampleInputs(t, "20-well-configured")
+	orders := &in.Snapshot.Topics[0]
+	orders.Configs = topology.Configs{"unclean.leader.election.enable": {Value: "true", Source: topology.SourceTopic}}
+	orders.Partitions[0].ISR = []int32{1}
+	orders.Partitions[1].ELR = []int32{1, 3}
+	got, err := in.WhatIf(advise.WhatIf{DownBrokers: []int32{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p0, p1 := got.Snapshot.Topics[0].Partitions[0], got.Snapshot.Topics[0].Partitions[1]
+	if p0.Leader != 2 || !slices.Equal(p0.ISR, []int32{2}) {
+		t.Errorf("orders-0 (replicas %v, ISR [1], unclean): leader %d ISR %v; want 2 alone", p0.Replicas, p0.Leader, p0.ISR)
+	}
+	if !slices.Equal(p1.ELR, []int32{3}) || !slices.Equal(in.Snapshot.Topics[0].Partitions[1].ELR, []int32{1, 3}) {
+		t.Errorf("orders-1 ELR %v (inputs %v); want [3] and the inputs unchanged", p1.ELR, in.Snapshot.Topics[0].Partitions[1].ELR)
+	}
+}

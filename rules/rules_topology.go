@@ -268,7 +268,19 @@ func checkQuorumHealth(m *model, emit func(Finding)) {
 		}
 	}
 	limit := int64(m.brokerInt("controller.quorum.fetch.timeout.ms"))
+	alive := 0
 	for _, v := range q.Voters {
+		if !v.Down {
+			alive++
+		}
+	}
+	for _, v := range q.Voters {
+		if v.Down {
+			emit(Finding{Severity: High, Subject: fmt.Sprintf("quorum voter %d", v.ID),
+				Message:     fmt.Sprintf("voter %d is down: %d of %d voters are left, the quorum needs %d", v.ID, alive, len(q.Voters), len(q.Voters)/2+1),
+				Remediation: "bring the controller back before anything else fails", Evidence: []Evidence{ev("voters", len(q.Voters)), ev("alive", alive)}})
+			continue
+		}
 		if v.ID == q.LeaderID || leaderCaught < 0 {
 			continue
 		}
