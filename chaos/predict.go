@@ -120,6 +120,14 @@ func compare(res *drill.Result, in *advise.Inputs) drill.Comparison {
 	if obsStop {
 		obsW = "did not resume before the heal"
 	}
+	// A hold shorter than the predicted RTO ends before writes can
+	// resume: an outage for the whole hold is then what was predicted,
+	// and the RTO itself was not measured.
+	if hold := res.Fault.Duration; !predStop && obsStop && p.RTOSeconds != nil && hold > 0 && *p.RTOSeconds >= hold.Seconds() {
+		add("writes", fmt.Sprintf("resume after %.1fs, later than the %v hold: not before the heal", *p.RTOSeconds, hold), obsW, true)
+		c.Notes = append(c.Notes, fmt.Sprintf("the fault was held %v, less than the predicted RTO of %.1fs: hold it longer for the drill to measure the RTO", hold, *p.RTOSeconds))
+		return c
+	}
 	add("writes", predW, obsW, predStop == obsStop)
 	if !predStop && !obsStop && p.RTOSeconds != nil {
 		pred, obs := *p.RTOSeconds, *o.RTOSeconds
