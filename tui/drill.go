@@ -46,6 +46,9 @@ var (
 // sample is one second of the running drill's workload.
 type sample struct {
 	writes, errors float64
+	// waitMs is the longest a write waited that second: the last
+	// acknowledgement's wait, or the oldest pending record's age.
+	waitMs float64
 	fault          bool
 	isrFull        bool
 }
@@ -360,6 +363,7 @@ func (d *drillState) event(e drill.Event) {
 	d.samples = append(d.samples, sample{
 		writes: float64(f.Acked-d.last.Acked) / secs,
 		errors: float64(f.Failed-d.last.Failed) / secs,
+		waitMs: float64(max(f.LastAck, f.OldestPending)) / float64(time.Millisecond),
 		fault:  e.Phase.FaultMayBeInPlace(),
 	})
 	d.figures, d.last = f, f
@@ -510,12 +514,12 @@ func (m *Model) drillChart(ss []sample, w int) string {
 		w = 10
 	}
 	ss = ss[max(0, len(ss)-w):]
-	writes, errs := make([]float64, len(ss)), make([]float64, len(ss))
+	writes, errs, waits := make([]float64, len(ss)), make([]float64, len(ss)), make([]float64, len(ss))
 	var band, isr strings.Builder
-	topW, topE := 0.0, 0.0
+	topW, topE, topL := 0.0, 0.0, 0.0
 	for i, s := range ss {
-		writes[i], errs[i] = s.writes, s.errors
-		topW, topE = math.Max(topW, s.writes), math.Max(topE, s.errors)
+		writes[i], errs[i], waits[i] = s.writes, s.errors, s.waitMs
+		topW, topE, topL = math.Max(topW, s.writes), math.Max(topE, s.errors), math.Max(topL, s.waitMs)
 		switch {
 		case s.fault:
 			band.WriteRune('█')
@@ -531,6 +535,7 @@ func (m *Model) drillChart(ss []sample, w int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s%s %s\n", pad("writes/s", 10), m.st.good.Render(sparkline(writes, topW)), m.st.faint.Render(fmt.Sprintf("max %.0f", topW)))
 	fmt.Fprintf(&b, "%s%s %s\n", pad("errors/s", 10), m.st.bad.Render(sparkline(errs, topE)), m.st.faint.Render(fmt.Sprintf("max %.0f", topE)))
+	fmt.Fprintf(&b, "%s%s %s\n", pad("wait", 10), m.st.warn.Render(sparkline(waits, topL)), m.st.faint.Render(fmt.Sprintf("max %.0f ms", topL)))
 	fmt.Fprintf(&b, "%s%s\n", pad("fault", 10), m.st.fault.Render(band.String()))
 	fmt.Fprintf(&b, "%s%s\n", pad("ISR full", 10), m.st.isr.Render(isr.String()))
 	return b.String()

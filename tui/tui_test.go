@@ -497,8 +497,12 @@ func scriptedDrill(hold bool, healed *bool) func(ctx context.Context, o chaos.Op
 				if p != drill.Holding && p != drill.Injecting {
 					acked += 100
 				}
+				wait := 20 * time.Millisecond
+				if p == drill.Holding || p == drill.Injecting {
+					wait = time.Duration(i) * 900 * time.Millisecond
+				}
 				o.Events(drill.Event{Phase: p, At: start.Add(time.Duration(i) * time.Second), Fault: o.Fault,
-					Figures: drill.Figures{Sent: int64(i) * 100, Acked: acked, Elapsed: time.Duration(i-1) * time.Second}})
+					Figures: drill.Figures{Sent: int64(i) * 100, Acked: acked, Elapsed: time.Duration(i-1) * time.Second, LastAck: 20 * time.Millisecond, OldestPending: wait}})
 			}
 			if p == drill.Holding && hold {
 				<-ctx.Done()
@@ -554,7 +558,8 @@ func TestDrillFlow(t *testing.T) {
 	if m.drill.running || m.drill.stage != stageResult {
 		t.Fatalf("after the drill: running %v, stage %d", m.drill.running, m.drill.stage)
 	}
-	if n := len(m.drill.samples); n < 5 || m.drill.samples[2].writes != 0 || m.drill.samples[0].writes != 100 || !m.drill.samples[2].fault {
+	if n := len(m.drill.samples); n < 5 || m.drill.samples[2].writes != 0 || m.drill.samples[0].writes != 100 || !m.drill.samples[2].fault ||
+		m.drill.samples[2].waitMs != 3600 || m.drill.samples[0].waitMs != 20 {
 		t.Errorf("samples %+v: want a second per figures event, no write while held", m.drill.samples)
 	}
 	frame(t, "drill-result", m)
