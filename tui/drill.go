@@ -48,9 +48,9 @@ type sample struct {
 	writes, errors float64
 	// waitMs is the longest a write waited that second: the last
 	// acknowledgement's wait, or the oldest pending record's age.
-	waitMs float64
-	fault          bool
-	isrFull        bool
+	waitMs  float64
+	fault   bool
+	isrFull bool
 }
 
 // drillState is the drill screen: the form, then the running drill fed by
