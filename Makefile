@@ -31,11 +31,16 @@ lint:
 test: deps lint
 	$(GO) test -p 1 -count=1 -timeout 25m $(PKGS)
 
-# generate rewrites the DeepCopy methods of the CRD-safe config types with
-# the controller-gen that scripts/envtest.sh builds (a test checks they are
-# current).
+# generate rewrites, with the controller-gen that scripts/envtest.sh
+# builds, the DeepCopy methods of the CRD-safe config types and of the
+# operator's API, the CRDs and the operator's RBAC role (tests check they
+# are current).
 generate:
-	$$(bash scripts/envtest.sh)/bin/controller-gen object paths=./config
+	cg=$$(bash scripts/envtest.sh)/bin/controller-gen; \
+	$$cg object paths=./config && \
+	$$cg object paths=./api/... && \
+	$$cg crd paths=./api/... output:crd:dir=manifests/crd && \
+	$$cg rbac:roleName=stretchctl-operator paths=./operator/... output:rbac:dir=manifests/rbac
 
 # Only the fast, lab-free tests.
 unit:

@@ -65,8 +65,11 @@ type Options struct {
 	// PreflightWait (default 1 min) for it to become healthy.
 	Force         bool
 	PreflightWait time.Duration
-	// StateDir holds the state file (DefaultStateDir when empty).
+	// StateDir holds the state file (DefaultStateDir when empty); Store,
+	// when set, records the drill instead (the operator: in the
+	// FailoverDrill's status).
 	StateDir string
+	Store    Store
 	// LatencyMatrixFile and LatencyTopic are where the prediction's
 	// inter-DC round trips come from, as for a check (advise.Options).
 	LatencyMatrixFile string
@@ -135,6 +138,15 @@ type LedgerRun interface {
 	// Stop ends sending, waits up to wait for answers in flight and
 	// returns the ledger.
 	Stop(wait time.Duration) *probe.Ledger
+}
+
+// LiveKafka is the real cluster of cfg, as a drill sees it (what Run
+// uses when Options.Kafka is nil).
+func LiveKafka(cfg *config.Config, log *slog.Logger) Kafka {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return liveKafka{cfg: cfg, log: log}
 }
 
 // liveKafka is the real cluster of a config.
@@ -219,14 +231,15 @@ var ErrAborted = errors.New("drill aborted: not confirmed")
 // healed: the cluster still has it, and the state file that lets another
 // process heal it is kept.
 type NotHealedError struct {
-	ID       string
-	Fault    drill.Fault
-	Err      error
-	StateDir string
+	ID    string
+	Fault drill.Fault
+	Err   error
+	// Where the drill's state is kept ("state file in DIR").
+	Where string
 }
 
 func (e *NotHealedError) Error() string {
-	return fmt.Sprintf("FAULT STILL IN PLACE: %s could not be healed: %v (drill %s, state file in %s)", e.Fault, e.Err, e.ID, e.StateDir)
+	return fmt.Sprintf("FAULT STILL IN PLACE: %s could not be healed: %v (drill %s, %s)", e.Fault, e.Err, e.ID, e.Where)
 }
 
 func (e *NotHealedError) Unwrap() error { return e.Err }

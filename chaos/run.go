@@ -45,6 +45,7 @@ type runner struct {
 	place   drill.Placement
 
 	state      *State
+	store      Store
 	healFailed bool
 	// mu serialises events and guards phase and ledger.
 	mu     sync.Mutex
@@ -75,7 +76,7 @@ func newRunner(o Options) (*runner, error) {
 	if o.Topic == "" {
 		return nil, &OptionError{OptTopic, errors.New("no topic for the ledger workload")}
 	}
-	r := &runner{o: o, kafka: o.Kafka, work: o.Workload, backend: o.Backend}
+	r := &runner{o: o, kafka: o.Kafka, work: o.Workload, backend: o.Backend, store: storeOr(o.Store, o.StateDir)}
 	if r.backend == nil {
 		b, err := OpenBackend(o.BackendSpec, o.ID, o.Log)
 		if err != nil {
@@ -138,9 +139,6 @@ func (o Options) withDefaults() Options {
 		// and the RTO is known to that spacing.
 		o.Producers = 4
 	}
-	if o.StateDir == "" {
-		o.StateDir = DefaultStateDir()
-	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -155,7 +153,7 @@ func (o Options) withDefaults() Options {
 
 // enter records the phase (in the state file, once there is one) before
 // the drill acts on it, and emits it.
-func (r *runner) enter(p drill.Phase, msg string) error {
+func (r *runner) enter(ctx context.Context, p drill.Phase, msg string) error {
 	r.mu.Lock()
 	r.phase = p
 	r.mu.Unlock()
@@ -164,7 +162,11 @@ func (r *runner) enter(p drill.Phase, msg string) error {
 	// be in place whatever the drill does next.
 	if r.state != nil && !r.healFailed {
 		r.state.Phase = p
-		err = r.state.Save(r.o.StateDir)
+		// Recorded even when ctx is cancelled: the heal that follows a
+		// Ctrl-C must be recorded too.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		err = r.store.Save(sctx, r.state)
+		cancel()
 	}
 	r.emit(msg)
 	return err
@@ -204,7 +206,7 @@ func (r *runner) figures(stop <-chan struct{}, done chan<- struct{}) {
 func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	o, f := r.o, r.o.Fault
 	cfg := o.Config
-	if err := r.enter(drill.Preflight, "preflight: reading the cluster"); err != nil {
+	if err := r.enter(ctx, drill.Preflight, "preflight: reading the cluster"); err != nil {
 		return nil, err
 	}
 	snap, err := r.kafka.Snapshot(ctx)
@@ -239,7 +241,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	res.Workload.Settings = r.prod.settingsRows()
 	res.Workload.Library = string(r.prod.library)
 
-	if err := r.enter(drill.Predicting, fmt.Sprintf("predict: check's scenario for %s on %s", f, o.Topic)); err != nil {
+	if err := r.enter(ctx, drill.Predicting, fmt.Sprintf("predict: check's scenario for %s on %s", f, o.Topic)); err != nil {
 		return nil, err
 	}
 	in, err := r.kafka.Gather(ctx, advise.Options{Snapshot: snap, LatencyMatrixFile: o.LatencyMatrixFile, LatencyTopic: o.LatencyTopic,
@@ -263,10 +265,10 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	// process can heal what this one leaves behind.
 	r.state = &State{ID: o.ID, PID: os.Getpid(), Started: o.Now().UTC(), ClusterID: snap.ClusterID, Config: cfg.Path,
 		Backend: r.backend.Spec(), Fault: f, Topic: o.Topic}
-	if err := r.enter(drill.Steady, fmt.Sprintf("steady state: ledger workload on %s, %d records/s from %s", o.Topic, o.Rate, dcOrHere(o.ProducerDC))); err != nil {
+	if err := r.enter(ctx, drill.Steady, fmt.Sprintf("steady state: ledger workload on %s, %d records/s from %s", o.Topic, o.Rate, dcOrHere(o.ProducerDC))); err != nil {
 		return nil, fmt.Errorf("nothing injected: %w", err)
 	}
-	dropState := func() { _ = r.state.Remove(o.StateDir) }
+	dropState := func() { _ = r.store.Remove(context.WithoutCancel(ctx), r.state) }
 	run, err := r.work.Start(ctx, WorkloadSpec{Topic: o.Topic, Producers: o.Producers, Rate: o.Rate,
 		Client: probe.ClientSpec{Library: r.prod.library, Version: r.prod.version, Settings: r.prod.apply}, Place: r.place,
 		Progress: func(format string, args ...any) { r.emit(fmt.Sprintf(format, args...)) }})
@@ -302,7 +304,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	interrupted := false
 	injected := o.Now()
 	r.state.Injected = injected.UTC()
-	if err := r.enter(drill.Injecting, "inject: "+f.String()+" via "+r.backend.Name()); err != nil {
+	if err := r.enter(ctx, drill.Injecting, "inject: "+f.String()+" via "+r.backend.Name()); err != nil {
 		stopWorkload(0)
 		dropState()
 		return nil, fmt.Errorf("nothing injected: %w", err)
@@ -312,7 +314,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	if applyErr != nil {
 		res.Notes = append(res.Notes, "injecting failed: "+applyErr.Error())
 	} else {
-		r.saveNote(r.enter(drill.Holding, fmt.Sprintf("hold %v", f.Duration)), res)
+		r.saveNote(r.enter(ctx, drill.Holding, fmt.Sprintf("hold %v", f.Duration)), res)
 		if !sleepCtx(ctx, f.Duration) {
 			interrupted = true
 			res.Notes = append(res.Notes, fmt.Sprintf("interrupted after %v of %v: healed early", o.Now().Sub(injected).Round(time.Millisecond), f.Duration))
@@ -322,7 +324,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	// The heal starts now: writes that resume after this moment resume
 	// because of it (a backend's Recover may wait for the DC's brokers).
 	healed := o.Now()
-	r.saveNote(r.enter(drill.Healing, "heal: "+f.String()), res)
+	r.saveNote(r.enter(ctx, drill.Healing, "heal: "+f.String()), res)
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healTimeout)
 	healErr := r.backend.Recover(hctx, f)
 	cancel()
@@ -335,7 +337,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	}
 
 	if res.Healed && !interrupted {
-		r.saveNote(r.enter(drill.WaitingISR, "waiting for the ISR of "+o.Topic+" to be full again"), res)
+		r.saveNote(r.enter(ctx, drill.WaitingISR, "waiting for the ISR of "+o.Topic+" to be full again"), res)
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.RecoverWait)
 		err := r.kafka.WaitISRFull(wctx, o.Topic)
 		cancel()
@@ -350,7 +352,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	res.Phases.Stopped = l.Stop.UTC()
 
 	if !interrupted {
-		r.saveNote(r.enter(drill.ReadingBack, "read back: every partition of "+o.Topic), res)
+		r.saveNote(r.enter(ctx, drill.ReadingBack, "read back: every partition of "+o.Topic), res)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 		found, err := r.kafka.ReadBack(rctx, l)
 		cancel()
@@ -383,13 +385,13 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	if !res.Healed {
 		res.Phase = drill.Healing
 		r.emit(fmt.Sprintf("NOT HEALED: %s", f))
-		return res, &NotHealedError{ID: o.ID, Fault: f, Err: healErr, StateDir: o.StateDir}
+		return res, &NotHealedError{ID: o.ID, Fault: f, Err: healErr, Where: r.store.Where()}
 	}
 	res.Phase = drill.Done
 	r.mu.Lock()
 	r.phase = drill.Done
 	r.mu.Unlock()
-	if err := r.state.Remove(o.StateDir); err != nil {
+	if err := r.store.Remove(context.WithoutCancel(ctx), r.state); err != nil {
 		res.Notes = append(res.Notes, "could not remove the drill state file: "+err.Error())
 	}
 	r.emit(fmt.Sprintf("done: %s", res.Verdict))

@@ -1,8 +1,10 @@
-package chaos
+package chaos_test
 
 import (
 	"context"
 	"errors"
+	"github.com/stretchctl/stretchctl/chaos"
+	"github.com/stretchctl/stretchctl/chaos/chaostest"
 	"slices"
 	"strings"
 	"sync"
@@ -10,11 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchctl/stretchctl/advise"
-	"github.com/stretchctl/stretchctl/config"
 	"github.com/stretchctl/stretchctl/drill"
-	"github.com/stretchctl/stretchctl/probe"
-	"github.com/stretchctl/stretchctl/topology"
 )
 
 // The drill's phase machine, tested above the wire: a fake cluster, a fake
@@ -59,7 +57,7 @@ func (b *fakeBackend) record(call string) {
 	if b.phaseAtCall == nil {
 		b.phaseAtCall = map[string]drill.Phase{}
 	}
-	sts, _ := LoadStates(b.stateDir)
+	sts, _ := chaos.LoadStates(b.stateDir)
 	for _, s := range sts {
 		if s.ID == b.id {
 			b.phaseAtCall[call] = s.Phase
@@ -97,148 +95,10 @@ func (b *fakeBackend) Calls() []string {
 	return slices.Clone(b.calls)
 }
 
-// fakeKafka serves a healthy snapshot and reads back what the fake
-// workload acknowledged.
-type fakeKafka struct {
-	snap      *topology.Snapshot
-	gatherErr error
-	waits     atomic.Int32
-}
-
-func (k *fakeKafka) Snapshot(ctx context.Context) (*topology.Snapshot, error) {
-	return k.snap, ctx.Err()
-}
-
-func (k *fakeKafka) Gather(ctx context.Context, opts advise.Options) (*advise.Inputs, error) {
-	if k.gatherErr != nil {
-		return nil, k.gatherErr
-	}
-	return advise.Gather(ctx, testConfig(), opts)
-}
-
-func (k *fakeKafka) WaitISRFull(ctx context.Context, topic string) error {
-	k.waits.Add(1)
-	return nil
-}
-
-func (k *fakeKafka) ReadBack(ctx context.Context, l *probe.Ledger) (map[probe.RecordKey][]int64, error) {
-	found := map[probe.RecordKey][]int64{}
-	for _, r := range l.Records {
-		if r.State == probe.Acked {
-			k := probe.RecordKey{Producer: r.Producer, Partition: r.Partition, Seq: r.Seq}
-			found[k] = append(found[k], r.Offset)
-		}
-	}
-	return found, nil
-}
-
-// fakeWorkload writes a record to each partition every 5 ms, acknowledged
-// at once unless the backend's fault is in place.
-type fakeWorkload struct{ b *fakeBackend }
-
-func (w fakeWorkload) Start(ctx context.Context, s WorkloadSpec) (LedgerRun, error) {
-	r := &fakeRun{l: &probe.Ledger{Topic: s.Topic, Parts: []int32{0, 1}, StartOffsets: map[int32]int64{}, Errors: map[string]int64{}, Start: time.Now()},
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go r.write(w.b)
-	return r, nil
-}
-
-type fakeRun struct {
-	mu   sync.Mutex
-	l    *probe.Ledger
-	c    probe.LedgerCounts
-	stop chan struct{}
-	done chan struct{}
-}
-
-func (r *fakeRun) write(b *fakeBackend) {
-	defer close(r.done)
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	seq := int64(0)
-	for {
-		select {
-		case <-r.stop:
-			r.mu.Lock()
-			r.l.Stop = time.Now()
-			r.mu.Unlock()
-			return
-		case <-t.C:
-		}
-		r.mu.Lock()
-		at := time.Since(r.l.Start)
-		for _, p := range r.l.Parts {
-			rec := probe.LedgerRecord{Partition: p, Seq: seq, Sent: at, Done: at, Offset: -1, State: probe.Failed}
-			if !b.writesFail() {
-				rec.State, rec.Offset = probe.Acked, seq
-				r.c.Acked++
-			} else {
-				r.c.Failed++
-				r.l.Errors["NOT_ENOUGH_REPLICAS"]++
-			}
-			r.c.Sent++
-			r.l.Records = append(r.l.Records, rec)
-		}
-		seq++
-		r.mu.Unlock()
-	}
-}
-
-func (r *fakeRun) Ledger() *probe.Ledger { return r.l }
-
-func (r *fakeRun) Info() probe.LibraryInfo {
-	return probe.LibraryInfo{Library: config.LibraryJava, Version: "4.3.1", Applied: []string{"acks=all"}}
-}
-
-func (r *fakeRun) Counts() probe.LedgerCounts {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.c
-}
-
-func (r *fakeRun) Stop(time.Duration) *probe.Ledger {
-	select {
-	case <-r.stop:
-	default:
-		close(r.stop)
-	}
-	<-r.done
-	return r.l
-}
-
-func testConfig() *config.Config {
-	c := config.Default()
-	c.Path = "stretch.yaml"
-	c.Cluster.Bootstrap = []string{"fake:9092"}
-	c.Topology.DCs = []string{"dc-a", "dc-b", "dc-c"}
-	c.Topology.Controllers = map[string]string{"1": "dc-a", "2": "dc-b", "3": "dc-c"}
-	return c
-}
-
-// testSnapshot is a healthy 3-DC cluster: topic t with RF 3 placed 1/1/1,
-// min.insync.replicas 2, partitions led in dc-a and dc-b.
-func testSnapshot() *topology.Snapshot {
-	now := time.Now()
-	snap := &topology.Snapshot{SchemaVersion: topology.SchemaVersion, TakenAt: now, ClusterID: "fake-cluster", KafkaVersion: "4.3.1", Mode: "kraft", ControllerID: 1,
-		Quorum: &topology.Quorum{LeaderID: 1}}
-	for i, dc := range []string{"dc-a", "dc-b", "dc-c"} {
-		id := int32(i + 1)
-		snap.Brokers = append(snap.Brokers, topology.Broker{ID: id, Host: "b", Port: 9092, Rack: dc})
-		snap.Quorum.Voters = append(snap.Quorum.Voters, topology.QuorumReplica{ID: id, LastCaughtUpMs: now.UnixMilli()})
-	}
-	snap.Topics = []topology.Topic{{Name: "t", Configs: topology.Configs{"min.insync.replicas": {Value: "2", Source: topology.SourceTopic}},
-		Partitions: []topology.Partition{
-			{ID: 0, Leader: 1, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}},
-			{ID: 1, Leader: 2, Replicas: []int32{2, 3, 1}, ISR: []int32{2, 3, 1}},
-		}}}
-	return snap
-}
-
-// harness builds the options of a short drill against the fakes.
 type harness struct {
 	t       *testing.T
 	b       *fakeBackend
-	k       *fakeKafka
+	k       *chaostest.Kafka
 	dir     string
 	mu      sync.Mutex
 	events  []drill.Event
@@ -247,13 +107,13 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	dir := t.TempDir()
-	return &harness{t: t, b: &fakeBackend{stateDir: dir, id: "d1"}, k: &fakeKafka{snap: testSnapshot()}, dir: dir}
+	return &harness{t: t, b: &fakeBackend{stateDir: dir, id: "d1"}, k: &chaostest.Kafka{Snap: chaostest.Snapshot(), Config: chaostest.Config()}, dir: dir}
 }
 
-func (h *harness) options(f drill.Fault) Options {
-	return Options{
-		Config: testConfig(), ID: "d1", Backend: h.b, Fault: f, Topic: "t", Steady: 100 * time.Millisecond, Tail: 10 * time.Millisecond,
-		StateDir: h.dir, Kafka: h.k, Workload: fakeWorkload{h.b}, Tool: "stretchctl", Version: "test",
+func (h *harness) options(f drill.Fault) chaos.Options {
+	return chaos.Options{
+		Config: chaostest.Config(), ID: "d1", Backend: h.b, Fault: f, Topic: "t", Steady: 100 * time.Millisecond, Tail: 10 * time.Millisecond,
+		StateDir: h.dir, Kafka: h.k, Workload: chaostest.Workload{Failing: h.b.writesFail}, Tool: "stretchctl", Version: "test",
 		Events: func(e drill.Event) {
 			h.mu.Lock()
 			first := len(h.events) == 0 || h.events[len(h.events)-1].Phase != e.Phase
@@ -279,9 +139,9 @@ func (h *harness) phases() []drill.Phase {
 	return out
 }
 
-func (h *harness) stateFiles() []*State {
+func (h *harness) stateFiles() []*chaos.State {
 	h.t.Helper()
-	sts, err := LoadStates(h.dir)
+	sts, err := chaos.LoadStates(h.dir)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -292,7 +152,7 @@ func TestRunPhasesInOrder(t *testing.T) {
 	h := newHarness(t)
 	h.b.failover = 150 * time.Millisecond
 	kill := drill.Fault{Kind: drill.Crash, DC: "dc-c", Duration: 400 * time.Millisecond}
-	res, err := Run(context.Background(), h.options(kill))
+	res, err := chaos.Run(context.Background(), h.options(kill))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +201,7 @@ func TestRunPhasesInOrder(t *testing.T) {
 
 // TestRunCancelledInEveryPhase: Ctrl-C in any phase leaves nothing
 // behind: before the injection nothing is injected and no state file is
-// left; from the injection on the fault is healed before Run returns.
+// left; from the injection on the fault is healed before chaos.Run returns.
 func TestRunCancelledInEveryPhase(t *testing.T) {
 	for _, phase := range drill.AllPhases() {
 		if phase == drill.Done {
@@ -357,7 +217,7 @@ func TestRunCancelledInEveryPhase(t *testing.T) {
 				}
 			}
 			f := drill.Fault{Kind: drill.Isolate, DC: "dc-a", Duration: 300 * time.Millisecond}
-			res, err := Run(ctx, h.options(f))
+			res, err := chaos.Run(ctx, h.options(f))
 			calls := h.b.Calls()
 			injected := phase.Index() >= drill.Injecting.Index()
 			switch {
@@ -384,14 +244,14 @@ func TestRunCancelledInEveryPhase(t *testing.T) {
 }
 
 // TestRunFailingHeal: a heal that fails keeps the state file (phase
-// Healing) and says what is left; Resume from it heals once the backend
+// Healing) and says what is left; chaos.Resume from it heals once the backend
 // works again.
 func TestRunFailingHeal(t *testing.T) {
 	h := newHarness(t)
 	h.b.recoverErr = errors.New("firewall API unreachable")
 	f := drill.Fault{Kind: drill.Isolate, DC: "dc-a", Duration: 50 * time.Millisecond}
-	res, err := Run(context.Background(), h.options(f))
-	var nh *NotHealedError
+	res, err := chaos.Run(context.Background(), h.options(f))
+	var nh *chaos.NotHealedError
 	if !errors.As(err, &nh) || res == nil || res.Healed || res.ExitCode() != drill.ExitNotHealed || len(res.Leftover) == 0 {
 		t.Fatalf("result %+v, err %v; want not healed, exit 3, the leftover named", res, err)
 	}
@@ -400,7 +260,7 @@ func TestRunFailingHeal(t *testing.T) {
 		t.Fatalf("%d state files (first: %+v), want the drill's, in phase Healing", len(left), left)
 	}
 	h.b.recoverErr = nil
-	res, err = Resume(context.Background(), left[0], ResumeOptions{StateDir: h.dir, Open: func(drill.Spec) (drill.Backend, error) { return h.b, nil }})
+	res, err = chaos.Resume(context.Background(), left[0], chaos.ResumeOptions{StateDir: h.dir, Open: func(drill.Spec) (drill.Backend, error) { return h.b, nil }})
 	if err != nil || !res.Healed || res.Verdict != drill.Inconclusive {
 		t.Errorf("resume: %+v, %v; want healed, inconclusive", res, err)
 	}
@@ -414,7 +274,7 @@ func TestRunFailingHeal(t *testing.T) {
 func TestRunApplyFails(t *testing.T) {
 	h := newHarness(t)
 	h.b.applyErr = errors.New("permission denied")
-	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: time.Second}))
+	res, err := chaos.Run(context.Background(), h.options(drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: time.Second}))
 	if err != nil || res.Verdict != drill.Error || !res.Healed || res.ExitCode() != drill.ExitNotRun {
 		t.Errorf("result %+v, err %v; want an error verdict, healed, exit 2", res, err)
 	}
@@ -427,8 +287,8 @@ func TestRunApplyFails(t *testing.T) {
 // the result, and the comparison says so rather than agreeing.
 func TestRunPredictionFails(t *testing.T) {
 	h := newHarness(t)
-	h.k.gatherErr = errors.New("no route to the cluster")
-	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 100 * time.Millisecond}))
+	h.k.GatherErr = errors.New("no route to the cluster")
+	res, err := chaos.Run(context.Background(), h.options(drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 100 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +301,7 @@ func TestRunPredictionFails(t *testing.T) {
 // latency budget, not with a scenario.
 func TestRunLatencyHasNoScenario(t *testing.T) {
 	h := newHarness(t)
-	res, err := Run(context.Background(), h.options(drill.Fault{Kind: drill.Latency, DC: "dc-a", Peer: "dc-b", Delay: 200 * time.Millisecond, Duration: 100 * time.Millisecond}))
+	res, err := chaos.Run(context.Background(), h.options(drill.Fault{Kind: drill.Latency, DC: "dc-a", Peer: "dc-b", Delay: 200 * time.Millisecond, Duration: 100 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,13 +325,13 @@ func TestResumeFromEveryPhase(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t)
-			st := &State{ID: "d1", PID: 999999, Started: time.Now(), Backend: h.b.Spec(), Topic: "t",
+			st := &chaos.State{ID: "d1", PID: 999999, Started: time.Now(), Backend: h.b.Spec(), Topic: "t",
 				Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: time.Minute}, Phase: phase, Injected: time.Now()}
 			if err := st.Save(h.dir); err != nil {
 				t.Fatal(err)
 			}
 			var events []drill.Phase
-			res, err := Resume(context.Background(), st, ResumeOptions{StateDir: h.dir, Kafka: h.k,
+			res, err := chaos.Resume(context.Background(), st, chaos.ResumeOptions{StateDir: h.dir, Kafka: h.k,
 				Open:   func(drill.Spec) (drill.Backend, error) { return h.b, nil },
 				Events: func(e drill.Event) { events = append(events, e.Phase) }})
 			if err != nil {
@@ -482,7 +342,7 @@ func TestResumeFromEveryPhase(t *testing.T) {
 				t.Errorf("recover called %v, want %v", got, healsFault)
 			}
 			waits := healsFault || phase == drill.WaitingISR
-			if got := h.k.waits.Load() > 0; got != waits {
+			if got := h.k.Waits() > 0; got != waits {
 				t.Errorf("waited for the ISR %v, want %v", got, waits)
 			}
 			if res.Verdict != drill.Inconclusive || !res.Healed || res.Phase != drill.Done || len(res.Notes) == 0 {
@@ -503,12 +363,12 @@ func TestResumeFromEveryPhase(t *testing.T) {
 func TestResumeContinuesTheHold(t *testing.T) {
 	h := newHarness(t)
 	injected := time.Now().Add(-200 * time.Millisecond)
-	st := &State{ID: "d1", Backend: h.b.Spec(), Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 500 * time.Millisecond},
+	st := &chaos.State{ID: "d1", Backend: h.b.Spec(), Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 500 * time.Millisecond},
 		Phase: drill.Holding, Injected: injected}
 	if err := st.Save(h.dir); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Resume(context.Background(), st, ResumeOptions{StateDir: h.dir, Continue: true, Open: func(drill.Spec) (drill.Backend, error) { return h.b, nil }})
+	_, err := chaos.Resume(context.Background(), st, chaos.ResumeOptions{StateDir: h.dir, Continue: true, Open: func(drill.Spec) (drill.Backend, error) { return h.b, nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,6 +48,44 @@ type State struct {
 	Injected time.Time `json:"injected,omitempty"`
 }
 
+// Store records drill states, so that another process can take a drill
+// over: files of a directory for the CLI (DirStore), the FailoverDrill's
+// status for the operator. Save must be durable when it returns: the
+// drill acts on a phase only after recording it.
+type Store interface {
+	Save(ctx context.Context, s *State) error
+	// Remove forgets a drill once nothing is left to heal.
+	Remove(ctx context.Context, s *State) error
+	// Where says where the states are kept, for messages.
+	Where() string
+}
+
+// DirStore keeps each drill's state in a JSON file of a directory.
+type DirStore struct{ Dir string }
+
+var _ Store = DirStore{}
+
+// Save writes the state file atomically.
+func (d DirStore) Save(_ context.Context, s *State) error { return s.Save(d.Dir) }
+
+// Remove deletes the state file.
+func (d DirStore) Remove(_ context.Context, s *State) error { return s.Remove(d.Dir) }
+
+// Where is "state file in DIR".
+func (d DirStore) Where() string { return "state file in " + d.Dir }
+
+// storeOr is store, or the directory store of dir (DefaultStateDir when
+// empty).
+func storeOr(store Store, dir string) Store {
+	if store != nil {
+		return store
+	}
+	if dir == "" {
+		dir = DefaultStateDir()
+	}
+	return DirStore{dir}
+}
+
 // faultMayBeInPlace says whether the drill may have left its fault.
 func (s *State) faultMayBeInPlace() bool { return s.Phase == "" || s.Phase.FaultMayBeInPlace() }
 
@@ -113,8 +151,10 @@ func LoadStates(dir string) ([]*State, error) {
 
 // ResumeOptions say how another process takes over a drill.
 type ResumeOptions struct {
-	// StateDir holds the drill's state file (DefaultStateDir when empty).
+	// StateDir holds the drill's state file (DefaultStateDir when empty);
+	// Store, when set, is used instead.
 	StateDir string
+	Store    Store
 	// Continue holds a fault still within its duration until the planned
 	// end before healing it (an operator resuming its drill); false heals
 	// at once (`drill recover`).
@@ -140,9 +180,7 @@ type ResumeOptions struct {
 // state file is removed once nothing is left to heal; a heal that fails
 // returns a *NotHealedError with the result, and the file is kept.
 func Resume(ctx context.Context, st *State, o ResumeOptions) (*drill.Result, error) {
-	if o.StateDir == "" {
-		o.StateDir = DefaultStateDir()
-	}
+	store := storeOr(o.Store, o.StateDir)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -180,7 +218,7 @@ func Resume(ctx context.Context, st *State, o ResumeOptions) (*drill.Result, err
 		if err != nil {
 			res.Healed = false
 			res.Leftover = append(res.Leftover, fmt.Sprintf("%s: the backend could not be rebuilt: %v", st.Fault, err))
-			return res, &NotHealedError{ID: st.ID, Fault: st.Fault, Err: err, StateDir: o.StateDir}
+			return res, &NotHealedError{ID: st.ID, Fault: st.Fault, Err: err, Where: store.Where()}
 		}
 		if o.Continue && (from == drill.Holding || from == drill.Injecting) && !st.Injected.IsZero() {
 			if left := st.Injected.Add(st.Fault.Duration).Sub(o.Now()); left > 0 {
@@ -191,7 +229,7 @@ func Resume(ctx context.Context, st *State, o ResumeOptions) (*drill.Result, err
 			}
 		}
 		st.Phase = drill.Healing
-		if err := st.Save(o.StateDir); err != nil {
+		if err := store.Save(context.WithoutCancel(ctx), st); err != nil {
 			res.Notes = append(res.Notes, "could not record the drill's phase: "+err.Error())
 		}
 		emit(drill.Healing, "heal: "+st.Fault.String()+" via "+b.Name())
@@ -203,11 +241,13 @@ func Resume(ctx context.Context, st *State, o ResumeOptions) (*drill.Result, err
 			res.Healed = false
 			res.Phase = drill.Healing
 			res.Leftover = append(res.Leftover, fmt.Sprintf("%s via %s: %v", st.Fault, b.Name(), err))
-			return res, &NotHealedError{ID: st.ID, Fault: st.Fault, Err: err, StateDir: o.StateDir}
+			return res, &NotHealedError{ID: st.ID, Fault: st.Fault, Err: err, Where: store.Where()}
 		}
 		res.Phases.Healed = healed.UTC()
 		fallthrough
-	case from == drill.WaitingISR:
+	case from == drill.WaitingISR || from == drill.ReadingBack:
+		// Healed, and (ReadingBack) verified by the process that died;
+		// verified again here, for this process's own result.
 		if o.Kafka != nil && st.Topic != "" {
 			st.Phase = drill.WaitingISR
 			emit(drill.WaitingISR, "waiting for the ISR of "+st.Topic+" to be full again")
@@ -224,7 +264,7 @@ func Resume(ctx context.Context, st *State, o ResumeOptions) (*drill.Result, err
 	}
 	res.Phase = drill.Done
 	res.Phases.Finished = o.Now().UTC()
-	if err := st.Remove(o.StateDir); err != nil {
+	if err := store.Remove(context.WithoutCancel(ctx), st); err != nil {
 		res.Notes = append(res.Notes, "could not remove the drill state file: "+err.Error())
 	}
 	emit(drill.Done, "done: "+string(res.Verdict))

@@ -60,6 +60,9 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"invalid config names file, line, field", []string{"config", "validate", "-c", bad}, ExitAssess, bad + ":3:12: cluster.timeout:"},
 		{"missing config", []string{"config", "validate", "-c", filepath.Join(empty, "nope.yaml")}, ExitAssess, "read config"},
 		{"valid config", []string{"config", "validate", "-c", good}, ExitOK, "is valid"},
+		{"operator: bad log format", []string{"operator", "--log-format", "xml"}, ExitAssess, `--log-format: "xml" is neither json nor text`},
+		{"operator: bad log level", []string{"operator", "--log-level", "loud"}, ExitAssess, "--log-level"},
+		{"operator: missing kubeconfig", []string{"operator", "--kubeconfig", filepath.Join(empty, "kubeconfig")}, ExitAssess, "kubernetes config (--kubeconfig " + filepath.Join(empty, "kubeconfig")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

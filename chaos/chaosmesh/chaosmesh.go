@@ -64,6 +64,11 @@ type Backend struct {
 	c    client.Client
 	// poll is how often Recover checks that the objects are gone.
 	poll time.Duration
+	// WaitInjected, when positive, makes Apply wait up to this long for
+	// Chaos Mesh to report every object injected (the AllInjected
+	// condition its controllers set): a created object is not yet a
+	// fault in place. Zero returns once the objects are created.
+	WaitInjected time.Duration
 }
 
 // New returns a backend that creates its objects through c, whose scheme
@@ -382,8 +387,78 @@ func (b *Backend) Apply(ctx context.Context, f drill.Fault) error {
 		if err := b.create(ctx, obj); err != nil {
 			return err
 		}
+		if b.WaitInjected > 0 {
+			if err := b.waitInjected(ctx, obj); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// Injected reports whether Chaos Mesh says every object of the drill is
+// injected (condition AllInjected True), and names those that are not.
+func (b *Backend) Injected(ctx context.Context) (bool, []string, error) {
+	objs, err := b.list(ctx)
+	if err != nil {
+		return false, nil, err
+	}
+	var not []string
+	for _, o := range objs {
+		if !allInjected(o) {
+			not = append(not, objectRef(o))
+		}
+	}
+	return len(objs) > 0 && len(not) == 0, not, nil
+}
+
+// allInjected: Chaos Mesh's controllers set the AllInjected condition
+// once the fault is in place on every selected pod (api/v1alpha1
+// common_types.go, ConditionAllInjected).
+func allInjected(o client.Object) bool {
+	st, ok := o.(interface{ GetStatus() *cm.ChaosStatus })
+	if !ok || st.GetStatus() == nil {
+		return false
+	}
+	for _, c := range st.GetStatus().Conditions {
+		if c.Type == cm.ConditionAllInjected {
+			return c.Status == "True"
+		}
+	}
+	return false
+}
+
+// waitInjected polls obj until Chaos Mesh reports it injected, bounded
+// by WaitInjected.
+func (b *Backend) waitInjected(ctx context.Context, obj client.Object) error {
+	ctx, cancel := context.WithTimeout(ctx, b.WaitInjected)
+	defer cancel()
+	cur := obj.DeepCopyObject().(client.Object)
+	for {
+		if err := b.c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err == nil && allInjected(cur) {
+			return nil
+		}
+		t := time.NewTimer(b.poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("chaos mesh: %s was created but Chaos Mesh did not report it injected within %v (is Chaos Mesh running, and does it select any pod?)", objectRef(obj), b.WaitInjected)
+		case <-t.C:
+		}
+	}
+}
+
+// Existing lists the drill's objects that exist now, as "Kind namespace/name".
+func (b *Backend) Existing(ctx context.Context) ([]string, error) {
+	objs, err := b.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(objs))
+	for i, o := range objs {
+		out[i] = objectRef(o)
+	}
+	return out, nil
 }
 
 func (b *Backend) create(ctx context.Context, obj client.Object) error {

@@ -13,12 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // build says how to make what is missing.
@@ -145,7 +143,8 @@ func Start(t testing.TB, scheme *runtime.Scheme, crdPaths ...string) *Env {
 	t.Helper()
 	bin := Bin(t)
 	Require(t, filepath.Join(bin, "kube-apiserver"), filepath.Join(bin, "etcd"))
-	logf.SetLogger(logr.Discard())
+	// controller-runtime takes its logger once per process: the code
+	// under test sets its own (the operator: its slog handler).
 	no := false
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: bin,
@@ -170,4 +169,16 @@ func Start(t testing.TB, scheme *runtime.Scheme, crdPaths ...string) *Env {
 		t.Fatal(err)
 	}
 	return &Env{Environment: env, Config: cfg, Client: c}
+}
+
+// User returns a client configuration for a user of the API server that
+// belongs to no group: RBAC (on in envtest) grants it only what the
+// test binds to it, unlike Env.Config (system:masters).
+func (e *Env) User(t testing.TB, name string) *rest.Config {
+	t.Helper()
+	u, err := e.AddUser(envtest.User{Name: name}, nil)
+	if err != nil {
+		t.Fatalf("envtest user %s: %v", name, err)
+	}
+	return u.Config()
 }
