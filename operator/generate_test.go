@@ -29,7 +29,7 @@ func TestGeneratedFilesCurrent(t *testing.T) {
 		}
 	}
 	for gen, committed := range map[string]string{
-		"api/zz_generated.deepcopy.go":          "api/v1alpha1/zz_generated.deepcopy.go",
+		"api/zz_generated.deepcopy.go":           "api/v1alpha1/zz_generated.deepcopy.go",
 		"crd/stretchctl.io_stretchclusters.yaml": "manifests/crd/stretchctl.io_stretchclusters.yaml",
 		"crd/stretchctl.io_failoverdrills.yaml":  "manifests/crd/stretchctl.io_failoverdrills.yaml",
 		"rbac/role.yaml":                         "manifests/rbac/role.yaml",

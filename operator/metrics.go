@@ -5,8 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	v1 "github.com/stretchctl/stretchctl/api/v1alpha1"
 	"github.com/stretchctl/stretchctl/advise"
+	v1 "github.com/stretchctl/stretchctl/api/v1alpha1"
 	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/rules"
 )

@@ -57,7 +57,7 @@ type world struct {
 	env   *kubetest.Env
 	admin client.Client
 	user  *rest.Config
-	mu sync.Mutex
+	mu    sync.Mutex
 	// faulted are the StretchClusters with a Chaos Mesh object reported
 	// injected and not yet deleted: the fake workload's writes to them
 	// fail.
@@ -163,7 +163,7 @@ func (w *world) run(t *testing.T, gather operator.Gatherer) (*operator.Operator,
 			LeaderElection: true, LeaderElectionNamespace: "stretchctl-system",
 			SecretDir: t.TempDir(), Log: testLog(t), Tool: "stretchctl", Version: "test", Gather: gather,
 			Seams: operator.DrillSeams{
-				Kafka:    func(cfg *config.Config) chaos.Kafka { return &chaostest.Kafka{Snap: chaostest.Snapshot(), Config: cfg} },
+				Kafka: func(cfg *config.Config) chaos.Kafka { return &chaostest.Kafka{Snap: chaostest.Snapshot(), Config: cfg} },
 				Workload: func(cfg *config.Config) chaos.Workload {
 					return chaostest.Workload{Failing: func() bool {
 						w.mu.Lock()
@@ -217,11 +217,11 @@ func (w *world) testSchema(t *testing.T) {
 			ClusterRef: v1.LocalRef{Name: "x"}, ClusterID: "id", Fault: "crash", DC: "dc-a", Duration: dur("30s"), Topic: "t"}}
 	}
 	for name, bad := range map[string]func(*v1.FailoverDrill){
-		"unknown fault":         func(d *v1.FailoverDrill) { d.Spec.Fault = "meltdown" },
-		"duration without unit": func(d *v1.FailoverDrill) { d.Spec.Duration = config.Duration{} },
-		"latency without delay": func(d *v1.FailoverDrill) { d.Spec.Fault = "latency" },
-		"peer on a crash":       func(d *v1.FailoverDrill) { d.Spec.Peer = "dc-b" },
-		"no cluster id":         func(d *v1.FailoverDrill) { d.Spec.ClusterID = "" },
+		"unknown fault":                        func(d *v1.FailoverDrill) { d.Spec.Fault = "meltdown" },
+		"duration without unit":                func(d *v1.FailoverDrill) { d.Spec.Duration = config.Duration{} },
+		"latency without delay":                func(d *v1.FailoverDrill) { d.Spec.Fault = "latency" },
+		"peer on a crash":                      func(d *v1.FailoverDrill) { d.Spec.Peer = "dc-b" },
+		"no cluster id":                        func(d *v1.FailoverDrill) { d.Spec.ClusterID = "" },
 		"rate 0 is the default, -1 is refused": func(d *v1.FailoverDrill) { d.Spec.Producer.Rate = -1 },
 		"loss over 100%":                       func(d *v1.FailoverDrill) { d.Spec.Fault = "loss"; d.Spec.LossPercent = ptr(int32(101)) },
 	} {
@@ -400,7 +400,9 @@ func (w *world) testCheck(t *testing.T) {
 	must(t, w.admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "kafka-user", Namespace: "kafka"}, Data: map[string][]byte{"password": []byte("pw")}}))
 	b.Spec.CheckInterval = ptr(dur("1m"))
 	must(t, w.admin.Update(ctx, b))
-	b = waitCluster(t, w.admin, bad, func(s *v1.StretchCluster) bool { return s.Status.ObservedGeneration == 2 && s.Status.Verdict != v1.VerdictUnknown })
+	b = waitCluster(t, w.admin, bad, func(s *v1.StretchCluster) bool {
+		return s.Status.ObservedGeneration == 2 && s.Status.Verdict != v1.VerdictUnknown
+	})
 	if b.Status.Verdict != v1.VerdictPass {
 		t.Errorf("the well-configured example: verdict %s, %+v", b.Status.Verdict, b.Status.TopFindings)
 	}
@@ -749,7 +751,9 @@ func metric(t *testing.T, name string, want map[string]string) float64 {
 	return sum
 }
 
-func cond(conds []metav1.Condition, typ string) *metav1.Condition { return meta.FindStatusCondition(conds, typ) }
+func cond(conds []metav1.Condition, typ string) *metav1.Condition {
+	return meta.FindStatusCondition(conds, typ)
+}
 
 func ids(fs []rules.Finding) string {
 	var out []string

@@ -22,8 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
-	v1 "github.com/stretchctl/stretchctl/api/v1alpha1"
 	"github.com/stretchctl/stretchctl/advise"
+	v1 "github.com/stretchctl/stretchctl/api/v1alpha1"
 	"github.com/stretchctl/stretchctl/config"
 	"github.com/stretchctl/stretchctl/probe"
 	"github.com/stretchctl/stretchctl/rules"
