@@ -298,6 +298,7 @@ func TestDrillOn3DCLab(t *testing.T) {
 	matrix := filepath.Join(t.TempDir(), "matrix.json")
 	writeFile(t, matrix, mustRun(t, bin, "lab", "exec", "dc-a", "--dir", l.Dir, "--", bin, "probe", "--config", l.ConfigPath(), "--duration", "5s", "--format", "json"))
 
+	var cliCrash *drill.Result
 	t.Run("crash dc-a, leaders in every DC", func(t *testing.T) {
 		checkOut, errOut, code := run(t, bin, "check", "--config", l.ConfigPath(), "--latency-matrix", matrix, "--format", "json")
 		var rep rules.Report
@@ -315,6 +316,7 @@ func TestDrillOn3DCLab(t *testing.T) {
 		htmlPath := filepath.Join(t.TempDir(), "drill.html")
 		res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, "--topic", "ledger-111", "--fault", "kill", "--dc", "dc-a",
 			"--duration", "20s", "--rate", "1000", "--report", "html="+htmlPath, "--latency-matrix", matrix))
+		cliCrash = res
 		if !res.Healed {
 			t.Fatalf("not healed: exit %d %v\n%s", code, res.Leftover, errOut)
 		}
@@ -356,6 +358,16 @@ func TestDrillOn3DCLab(t *testing.T) {
 			t.Errorf("HTML report %s: %v, svg %v", htmlPath, err, strings.Contains(string(html), "<svg"))
 		}
 		requireHealedLab(t, bin, l)
+	})
+
+	// The operator on a real API server, its Chaos Mesh objects applied
+	// to this lab: the same scenario as the CLI drill above.
+	t.Run("operator: StretchCluster and FailoverDrill on the lab", func(t *testing.T) {
+		if cliCrash == nil || cliCrash.Observed.RTOSeconds == nil {
+			t.Fatal("no CLI drill to compare with")
+		}
+		electPreferred(t, st)
+		testOperatorOnLab(t, bin, l, "ledger-111", cliCrash)
 	})
 
 	truth := func(name, topic, fault, dc string, lo, hi float64) {

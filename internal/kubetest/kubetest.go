@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // build says how to make what is missing.
@@ -143,8 +145,10 @@ func Start(t testing.TB, scheme *runtime.Scheme, crdPaths ...string) *Env {
 	t.Helper()
 	bin := Bin(t)
 	Require(t, filepath.Join(bin, "kube-apiserver"), filepath.Join(bin, "etcd"))
-	// controller-runtime takes its logger once per process: the code
-	// under test sets its own (the operator: its slog handler).
+	// controller-runtime's own log (envtest, the manager's internals) is
+	// discarded: it takes one logger per process, and the code under
+	// test writes to its own.
+	logf.SetLogger(logr.Discard())
 	no := false
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: bin,
