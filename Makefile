@@ -53,6 +53,8 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./lab/... ./rules/...
 	$(GO) test -run '^$$' -bench Frame -benchmem ./tui/
 	$(GO) test -run '^$$' -bench Idle -benchtime 1x ./tui/
+	$(GO) test -run '^$$' -bench Reconcile5000 -benchtime 20x -benchmem ./operator/
+	$(GO) test -run '^$$' -bench OperatorIdleRSS -benchtime 1x ./operator/
 	bench/lab-up.sh $(BIN)
 	bench/check-vs-kafka-topics.sh $(BIN)
 	bench/probe-agent.sh $(BIN)

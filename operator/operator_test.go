@@ -774,7 +774,11 @@ func dur(s string) config.Duration {
 
 func ptr[T any](v T) *T { return &v }
 
-func must(t *testing.T, err error) {
+func namespace(name string) *corev1.Namespace {
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+}
+
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -186,3 +186,22 @@ func (e *Env) User(t testing.TB, name string) *rest.Config {
 	}
 	return u.Config()
 }
+
+// AdminKubeconfig writes a kubeconfig file of a system:masters user, for
+// a process started by the test (`stretchctl operator --kubeconfig`).
+func (e *Env) AdminKubeconfig(t testing.TB) string {
+	t.Helper()
+	u, err := e.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := u.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
