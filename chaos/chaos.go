@@ -53,8 +53,12 @@ type Options struct {
 	// Producer says how the workload's producers are configured.
 	Producer ProducerSpec
 	// ProducerDC runs the producers inside this DC ("": here); the
-	// backend must be a drill.Placer.
+	// backend must be a drill.Placer unless it is HereDC.
 	ProducerDC string
+	// HereDC is the DC this process runs in, when known (the operator's
+	// pod): producers there need no placement, and the prediction
+	// places them there.
+	HereDC string
 	Producers  int
 	Rate       int
 	// Steady is how long the workload runs before the fault (default
@@ -205,6 +209,7 @@ const (
 	OptProducerLibrary Option = "producer library"
 	OptProducerDC      Option = "producer DC"
 	OptLatencyMatrix   Option = "latency matrix"
+	OptCampaignDir     Option = "campaign directory"
 )
 
 // OptionError says which option of a drill is wrong; nothing was

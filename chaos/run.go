@@ -92,7 +92,7 @@ func newRunner(o Options) (*runner, error) {
 		return nil, err
 	}
 	r.prod = prod
-	if o.ProducerDC != "" {
+	if o.ProducerDC != "" && o.ProducerDC != o.HereDC {
 		placer, ok := r.backend.(drill.Placer)
 		if !ok {
 			return nil, &OptionError{OptProducerDC, fmt.Errorf("the %s backend cannot place the producers in a DC (the lab backend can): run the drill where the producers should be", r.backend.Name())}

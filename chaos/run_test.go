@@ -283,6 +283,27 @@ func TestRunApplyFails(t *testing.T) {
 	}
 }
 
+// TestRunProducersHere: producers in another DC need a backend that can
+// place them, unless this process runs in that DC (the operator's pod).
+func TestRunProducersHere(t *testing.T) {
+	h := newHarness(t)
+	o := h.options(drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 100 * time.Millisecond})
+	o.Backend = noPlacer{h.b}
+	o.ProducerDC = "dc-b"
+	var optErr *chaos.OptionError
+	if _, err := chaos.Run(context.Background(), o); !errors.As(err, &optErr) || optErr.Option != chaos.OptProducerDC {
+		t.Fatalf("producers in dc-b with a backend that cannot place them: %v, want a producer DC option error", err)
+	}
+	o.HereDC = "dc-b"
+	res, err := chaos.Run(context.Background(), o)
+	if err != nil || res.Workload.ProducerDC != "dc-b" || !res.Healed {
+		t.Fatalf("producers here, in dc-b: %v, %+v", err, res)
+	}
+}
+
+// noPlacer hides the fake backend's PlaceIn.
+type noPlacer struct{ drill.Backend }
+
 // TestRunPredictionFails: a prediction that cannot be made is reported in
 // the result, and the comparison says so rather than agreeing.
 func TestRunPredictionFails(t *testing.T) {

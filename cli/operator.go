@@ -14,7 +14,7 @@ import (
 
 func newOperatorCmd(io IO, version string) *cobra.Command {
 	var (
-		kubeconfig, metricsAddr, probeAddr, leNamespace, secretDir, logFormat, logLevel string
+		kubeconfig, metricsAddr, probeAddr, leNamespace, secretDir, logFormat, logLevel, dc string
 		leaderElect                                                                     bool
 		namespaces                                                                      []string
 	)
@@ -50,7 +50,7 @@ SIGTERM heals every drill in progress before the process exits.`,
 			}
 			err = operator.Run(cmd.Context(), operator.Options{
 				Config: cfg, MetricsAddr: metricsAddr, ProbeAddr: probeAddr,
-				LeaderElection: leaderElect, LeaderElectionNamespace: leNamespace, Namespaces: namespaces,
+				LeaderElection: leaderElect, LeaderElectionNamespace: leNamespace, Namespaces: namespaces, DC: dc,
 				SecretDir: secretDir, Log: slog.New(h), Tool: "stretchctl", Version: version,
 			})
 			if err != nil && !errors.Is(err, cmd.Context().Err()) {
@@ -67,6 +67,7 @@ SIGTERM heals every drill in progress before the process exits.`,
 	f.StringVar(&leNamespace, "leader-election-namespace", "", "namespace of the Lease (default: the pod's)")
 	f.StringSliceVar(&namespaces, "namespace", nil, "watch only these namespaces (repeatable; default all)")
 	f.StringVar(&secretDir, "secret-dir", "", "where TLS and SASL material from Secrets is written for the Kafka clients (default: a private temporary directory)")
+	f.StringVar(&dc, "dc", "", "the DC this operator runs in: drills whose producer.dc names it run their ledger here")
 	f.StringVar(&logFormat, "log-format", "json", "json or text")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

@@ -66,6 +66,13 @@ type FailoverDrillReconciler struct {
 	Metrics   *Metrics
 	SecretDir string
 	Seams     DrillSeams
+	// DC is where the operator runs (its pod's zone), "" when not
+	// known: the ledger's producers run there.
+	DC string
+	// DeleteWait bounds the wait for a deleted drill's Chaos Mesh
+	// objects to go (default 1 min); then they are named in status as
+	// orphaned and the finalizer stays.
+	DeleteWait time.Duration
 	// Steady and Tail override every drill's steady state and tail
 	// (tests).
 	Steady, Tail time.Duration
@@ -162,6 +169,13 @@ func (r *FailoverDrillReconciler) start(ctx context.Context, fd *v1.FailoverDril
 			return ctrl.Result{}, r.refuse(ctx, fd, "UnknownDC", fmt.Sprintf("%q is not a DC of StretchCluster %s (%s)", dc, sc.Name, strings.Join(topo.DCs, ", ")))
 		}
 	}
+	if p := fd.Spec.Producer.DC; p != "" && p != r.DC {
+		here := "an unknown DC (start the operator with --dc)"
+		if r.DC != "" {
+			here = r.DC
+		}
+		return ctrl.Result{}, r.refuse(ctx, fd, "ProducerPlacement", fmt.Sprintf("spec.producer.dc is %s, but the ledger runs inside the operator, which runs in %s: leave producer.dc empty or run the operator in %s", p, here, p))
+	}
 	if other := r.otherDrill(ctx, fd); other != "" {
 		return ctrl.Result{RequeueAfter: waitOtherDrill}, r.pending(ctx, fd, "WaitingForDrill", "waiting for drill "+other+" of the same cluster to finish")
 	}
@@ -250,6 +264,8 @@ func (r *FailoverDrillReconciler) options(ctx context.Context, fd *v1.FailoverDr
 		Config: cfg, ID: spec.DrillID, Backend: backend, Fault: f, Topic: fd.Spec.Topic, Producer: prod,
 		Producers: int(fd.Spec.Producer.Producers), Rate: int(fd.Spec.Producer.Rate), Force: fd.Spec.Force,
 		LatencyTopic: latencyTopic(sc),
+		// The ledger runs here: in the operator's DC when it is known.
+		ProducerDC: r.DC, HereDC: r.DC,
 		// The cluster id the drill may touch, checked against what the
 		// preflight read: another cluster is never touched.
 		Confirm: func(id string) bool { return id == fd.Spec.ClusterID },
@@ -595,7 +611,11 @@ func (r *FailoverDrillReconciler) finalize(ctx context.Context, fd *v1.FailoverD
 	}
 	if fd.Status.DrillID != "" {
 		b := chaosmesh.New(drill.ChaosMeshSpec{Namespace: fd.Namespace, DrillID: fd.Status.DrillID}, r.Direct)
-		hctx, cancel := context.WithTimeout(ctx, time.Minute)
+		wait := r.DeleteWait
+		if wait <= 0 {
+			wait = time.Minute
+		}
+		hctx, cancel := context.WithTimeout(ctx, wait)
 		err := b.Recover(hctx, drill.Fault{})
 		cancel()
 		if err != nil {

@@ -48,6 +48,9 @@ type Options struct {
 	// namespace).
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// DC is the data center the operator's pod runs in (the ledger's
+	// producers run there); "" when not known.
+	DC string
 	// Namespaces to watch (nil: all).
 	Namespaces []string
 	// SecretDir holds the TLS and SASL material and the client files
@@ -61,8 +64,10 @@ type Options struct {
 	// check's input side (tests).
 	Seams  DrillSeams
 	Gather Gatherer
-	// Steady and Tail override the drills' steady state and tail (tests).
-	Steady, Tail time.Duration
+	// Steady and Tail override the drills' steady state and tail, and
+	// DeleteWait the wait for a deleted drill's Chaos Mesh objects
+	// (tests).
+	Steady, Tail, DeleteWait time.Duration
 	// Started, when set, is called once the manager is built (tests read
 	// its metrics registry and the reconcilers).
 	Started func(*Operator)
@@ -150,7 +155,7 @@ func Run(ctx context.Context, o Options) error {
 	clusters := &StretchClusterReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Recorder: rec, Log: o.Log,
 		Gather: o.Gather, SecretDir: o.SecretDir, Metrics: m}
 	drills := &FailoverDrillReconciler{Client: mgr.GetClient(), Direct: direct, Reader: mgr.GetAPIReader(), Recorder: rec, Log: o.Log, Metrics: m,
-		SecretDir: o.SecretDir, Seams: o.Seams, Steady: o.Steady, Tail: o.Tail, Tool: o.Tool, Version: o.Version, Ctx: ctx}
+		SecretDir: o.SecretDir, Seams: o.Seams, DC: o.DC, Steady: o.Steady, Tail: o.Tail, DeleteWait: o.DeleteWait, Tool: o.Tool, Version: o.Version, Ctx: ctx}
 	if err := clusters.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("operator: %w", err)
 	}

@@ -172,7 +172,7 @@ func (w *world) run(t *testing.T, gather operator.Gatherer) (*operator.Operator,
 					}}
 				},
 			},
-			Steady: 300 * time.Millisecond, Tail: 300 * time.Millisecond,
+			Steady: 300 * time.Millisecond, Tail: 300 * time.Millisecond, DeleteWait: 2 * time.Second,
 			Started: func(o *operator.Operator) { started <- o },
 		})
 	}()
@@ -207,6 +207,7 @@ func TestOperator(t *testing.T) {
 	t.Run("refused", w.testRefused)
 	t.Run("restart in every phase", w.testRestart)
 	t.Run("delete mid-drill", w.testDelete)
+	t.Run("orphaned fault", w.testOrphaned)
 }
 
 // testSchema: the CRDs refuse what the API forbids.
@@ -456,6 +457,11 @@ func (w *world) testStrimzi(t *testing.T) {
 		must(t, w.admin.Create(ctx, p))
 		for i, id := range pool.ids {
 			node := []string{"node-a", "node-b", "node-c"}[i]
+			if pool.name == "brokers" && id == 3 {
+				// Kafka says broker 3 is in dc-c (broker.rack); its pod
+				// runs in dc-a: the cross-check must say so.
+				node = "node-a"
+			}
 			must(t, w.admin.Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("stretch-%s-%d", pool.name, id), Namespace: "kafka",
 				Labels: map[string]string{"strimzi.io/cluster": "stretch", "strimzi.io/pool-name": pool.name}},
 				Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Name: "kafka", Image: "kafka"}}}}))
@@ -474,6 +480,12 @@ func (w *world) testStrimzi(t *testing.T) {
 	if !slices.Equal(got.Status.Bootstrap, []string{"stretch-kafka-bootstrap.kafka.svc:9092"}) {
 		t.Errorf("bootstrap %v: want the plain internal listener's", got.Status.Bootstrap)
 	}
+	var report corev1.ConfigMap
+	must(t, w.admin.Get(ctx, client.ObjectKey{Namespace: "kafka", Name: got.Status.ReportConfigMap}, &report))
+	if !strings.Contains(report.Data["report.json"], "broker 3 has broker.rack dc-c (DC dc-c) but its pod runs in zone dc-a") {
+		t.Errorf("the report does not name broker 3's zone mismatch:\n%.3000s", report.Data["report.json"])
+	}
+	waitEvent(t, w.admin, "kafka", "strimzi", "TopologyMismatch")
 	mu.Lock()
 	defer mu.Unlock()
 	if len(seen) == 0 || seen[0] != "stretch-kafka-bootstrap.kafka.svc:9092" {
@@ -569,6 +581,13 @@ func (w *world) testRefused(t *testing.T) {
 	if c := cond(got.Status.Conditions, v1.ConditionSucceeded); got.Status.Verdict != v1.DrillAborted || c.Reason != "UnknownDC" || !strings.Contains(c.Message, "dc-z") {
 		t.Errorf("unknown DC: %s %+v", got.Status.Verdict, c)
 	}
+	placed := newDrill("producer-elsewhere", "refused", "1s")
+	placed.Spec.Producer.DC = "dc-b"
+	must(t, w.admin.Create(ctx, placed))
+	got = waitDrill(t, w.admin, placed, func(d *v1.FailoverDrill) bool { return d.Status.Verdict != "" })
+	if c := cond(got.Status.Conditions, v1.ConditionSucceeded); got.Status.Verdict != v1.DrillAborted || c.Reason != "ProducerPlacement" {
+		t.Errorf("producers in another DC than the operator: %s %+v", got.Status.Verdict, c)
+	}
 	other := newDrill("other-cluster", "refused", "1s")
 	other.Spec.ClusterID = "production-cluster"
 	must(t, w.admin.Create(ctx, other))
@@ -660,6 +679,57 @@ func (w *world) testDelete(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	w.noChaosLeft(t, got.Status.DrillID)
+}
+
+// testOrphaned: a deleted drill whose Chaos Mesh object does not go
+// (another finalizer holds it) keeps its finalizer and names the object;
+// once the object can go, the drill goes.
+func (w *world) testOrphaned(t *testing.T) {
+	ctx := context.Background()
+	w.cluster(t, "orphaned")
+	d := newDrill("orphaned", "orphaned", "1s")
+	d.Finalizers = []string{operator.Finalizer}
+	must(t, w.admin.Create(ctx, d))
+	done := metav1.Now()
+	d.Status = v1.FailoverDrillStatus{Phase: v1.DrillPhase(drill.Done), DrillID: "orphaned-1", Verdict: v1.DrillPass, CompletionTime: &done}
+	must(t, w.admin.Status().Update(ctx, d))
+	// A PodChaos of the drill that another finalizer holds.
+	b := chaosmesh.New(drill.ChaosMeshSpec{Namespace: "kafka", DrillID: "orphaned-1"}, w.admin)
+	objs, err := b.Objects(drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck := objs[0].(*cm.PodChaos)
+	stuck.Finalizers = []string{"example.com/stuck"}
+	must(t, w.admin.Create(ctx, stuck))
+
+	_, stop := w.run(t, exampleGather(t))
+	defer stop()
+	must(t, w.admin.Delete(ctx, d))
+	got := waitDrill(t, w.admin, d, func(d *v1.FailoverDrill) bool { return len(d.Status.Orphaned) > 0 })
+	if !slices.Contains(got.Finalizers, operator.Finalizer) || !strings.Contains(got.Status.Orphaned[0], stuck.Name) {
+		t.Errorf("finalizers %v, orphaned %v: want the finalizer kept and %s named", got.Finalizers, got.Status.Orphaned, stuck.Name)
+	}
+	waitEvent(t, w.admin, "kafka", "orphaned", "NotHealed")
+	// The other finalizer goes: so does the object, then the drill.
+	for {
+		must(t, w.admin.Get(ctx, client.ObjectKeyFromObject(stuck), stuck))
+		stuck.Finalizers = nil
+		err := w.admin.Update(ctx, stuck)
+		if err == nil {
+			break
+		}
+		if !apierrors.IsConflict(err) {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !apierrors.IsNotFound(w.admin.Get(ctx, client.ObjectKeyFromObject(d), &v1.FailoverDrill{})) {
+		if time.Now().After(deadline) {
+			t.Fatal("the drill stayed after its Chaos Mesh object went")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // noChaosLeft: no PodChaos or NetworkChaos of the drill remains.

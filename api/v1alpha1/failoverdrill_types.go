@@ -76,9 +76,9 @@ type ProducerSpec struct {
 	// ConfigMapRef holds the producer's properties.
 	// +optional
 	ConfigMapRef *ConfigMapKeyRef `json:"configMapRef,omitempty"`
-	// DC the producers run in: the operator's own DC (its pod's zone);
-	// the drill is refused when it names another, as the operator cannot
-	// place them elsewhere yet.
+	// DC the producers run in. The ledger runs inside the operator, so
+	// this must be the DC the operator runs in (its --dc); the drill is
+	// refused when it names another. Empty: wherever the operator runs.
 	// +optional
 	DC string `json:"dc,omitempty"`
 	// Rate in records per second over all producers (default 1000).
