@@ -267,6 +267,27 @@ func TestDrillUsageErrors(t *testing.T) {
 			}
 		})
 	}
+	camp := []string{"drill", "campaign", "--config", cfg, "--dir", t.TempDir(), "--yes"}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"campaign: no topic", nil, "--topic is required"},
+		{"campaign: bad fault item", []string{"--topic", "t", "--faults", "crash"}, `--faults "crash": want KIND:DC`},
+		{"campaign: unknown kind", []string{"--topic", "t", "--faults", "melt:dc-a"}, `unknown fault "melt"`},
+		{"campaign: link fault", []string{"--topic", "t", "--faults", "latency:dc-a"}, "a campaign drills DC failures"},
+		{"campaign: unknown DC", []string{"--topic", "t", "--faults", "crash:dc-z"}, `"dc-z" is not a DC`},
+		{"campaign: no lab", []string{"--topic", "t", "--lab-dir", t.TempDir()}, "is the lab up"},
+		{"campaign: exec without supported kinds", []string{"--topic", "t", "--backend", "exec", "--exec-inject", "freeze=a", "--exec-heal", "freeze=b"}, "supports none of crash, lose, isolate"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := execute(t, append(camp, tt.args...)...)
+			if code != ExitAssess || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tt.want)
+			}
+		})
+	}
 	out, _, code := execute(t, "drill", "recover", "--state-dir", t.TempDir())
 	if code != ExitOK || !strings.Contains(out, "nothing to recover") {
 		t.Errorf("recover with no state: exit %d, %q", code, out)

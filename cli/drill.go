@@ -112,7 +112,7 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	f.BoolVar(&o.force, "force", false, "run even if the cluster is not healthy")
 	f.StringVar(&o.format, "format", "text", "text, json, markdown or html")
 	f.StringArrayVar(&o.reports, "report", nil, "also write FORMAT=FILE (repeatable), e.g. html=drill.html")
-	cmd.AddCommand(newDrillRecoverCmd(io))
+	cmd.AddCommand(newDrillRecoverCmd(io), newCampaignCmd(io, version))
 	return cmd
 }
 
@@ -199,7 +199,7 @@ func (o *drillOptions) run(ctx context.Context, io IO, version string) error {
 		}
 	}
 	if !o.yes {
-		dopts.Confirm = func(id string) bool { return confirm(io, id, fault, c.Path) }
+		dopts.Confirm = func(id string) bool { return confirm(io, id, fault.String(), c.Path) }
 	}
 	res, err := chaos.Run(ctx, dopts)
 	var notHealed *chaos.NotHealedError
@@ -341,13 +341,13 @@ func (o *drillOptions) backendSpec() (drill.Spec, error) {
 
 // confirm asks on the terminal, naming the cluster id; without a terminal
 // it refuses (automation passes --yes).
-func confirm(io IO, clusterID string, f drill.Fault, cfg string) bool {
+func confirm(io IO, clusterID, what, cfg string) bool {
 	in, ok := io.In.(*os.File)
 	if !ok || !isTerminal(in) {
-		fmt.Fprintf(io.Err, "refusing to inject %s into cluster %s without confirmation: not a terminal (pass --yes)\n", f, clusterID)
+		fmt.Fprintf(io.Err, "refusing to inject %s into cluster %s without confirmation: not a terminal (pass --yes)\n", what, clusterID)
 		return false
 	}
-	fmt.Fprintf(io.Err, "About to inject %s into cluster %s (%s).\nType the cluster id to go on: ", f, clusterID, cfg)
+	fmt.Fprintf(io.Err, "About to inject %s into cluster %s (%s).\nType the cluster id to go on: ", what, clusterID, cfg)
 	line, _ := bufio.NewReader(in).ReadString('\n')
 	return strings.TrimSpace(line) == clusterID
 }
