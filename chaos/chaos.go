@@ -58,9 +58,9 @@ type Options struct {
 	// HereDC is the DC this process runs in, when known (the operator's
 	// pod): producers there need no placement, and the prediction
 	// places them there.
-	HereDC string
-	Producers  int
-	Rate       int
+	HereDC    string
+	Producers int
+	Rate      int
 	// Steady is how long the workload runs before the fault (default
 	// 10 s), Tail how long after the ISR is full again (default 5 s),
 	// RecoverWait the bound on waiting for the ISR (default 3 min).

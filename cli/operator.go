@@ -15,8 +15,8 @@ import (
 func newOperatorCmd(io IO, version string) *cobra.Command {
 	var (
 		kubeconfig, metricsAddr, probeAddr, leNamespace, secretDir, logFormat, logLevel, dc string
-		leaderElect                                                                     bool
-		namespaces                                                                      []string
+		leaderElect                                                                         bool
+		namespaces                                                                          []string
 	)
 	cmd := &cobra.Command{
 		Use:   "operator",

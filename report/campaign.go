@@ -51,7 +51,7 @@ func WriteCampaign(w io.Writer, c *drill.Campaign, f Format, o Options) error {
 // campaignRow is one drill of the matrix.
 type campaignRow struct {
 	Scenario, PredictedRTO, ObservedRTO, RTOAgree, Loss, LossAgree, Verdict, Healed string
-	Agree                                                                            bool
+	Agree                                                                           bool
 }
 
 // point finds a compared point by its name's prefix.
