@@ -61,6 +61,7 @@ bench: build
 	bench/probe-vs-kafka-perf.sh $(BIN)
 	bench/drill.sh $(BIN)
 	bench/libraries.sh $(BIN)
+	bench/campaign.sh $(BIN)
 
 clean:
 	rm -rf bin out

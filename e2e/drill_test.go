@@ -370,6 +370,52 @@ func TestDrillOn3DCLab(t *testing.T) {
 		testOperatorOnLab(t, bin, l, "ledger-111", cliCrash)
 	})
 
+	t.Run("a short campaign: three scenarios, each healed, one matrix, resumable", func(t *testing.T) {
+		electPreferred(t, st)
+		html := filepath.Join(t.TempDir(), "campaign.html")
+		args := []string{"drill", "campaign", "--config", l.ConfigPath(), "--lab-dir", l.Dir, "--dir", t.TempDir(), "--topic", "ledger-111",
+			"--faults", "crash:dc-a,crash:dc-b,isolate:dc-c", "--duration", "15s", "--steady", "5s", "--rate", "500",
+			"--producer-library", "franz-go", "--latency-matrix", matrix, "--yes", "--format", "json", "--report", "html=" + html}
+		out, errOut, code := run(t, bin, args...)
+		var c drill.Campaign
+		if err := json.Unmarshal([]byte(out), &c); err != nil {
+			t.Fatalf("campaign: exit %d, %v\n%s", code, err, errOut)
+		}
+		t.Logf("campaign: exit %d, truth %d/%d, stopped %q", code, c.Truth.Agree, c.Truth.Points, c.Stopped)
+		if code != 0 && code != 1 {
+			t.Errorf("exit %d: want 0 or 1 (every drill ran and healed)\n%s", code, errOut)
+		}
+		if len(c.Entries) != 3 || c.Stopped != "" {
+			t.Fatalf("%d entries, stopped %q", len(c.Entries), c.Stopped)
+		}
+		for _, e := range c.Entries {
+			if e.Result == nil || !e.Result.Healed || e.Result.Phases.Injected.IsZero() || e.Result.Predicted == nil {
+				t.Errorf("%s: %s %+v", e.Fault, e.Error, e.Result)
+				continue
+			}
+			t.Logf("  %s: verdict %s, observed RTO %s, %s", e.Fault, e.Result.Verdict, rtoText(e.Result.Observed.RTOSeconds), e.Result.Comparison.Status)
+		}
+		if c.Truth.Points < 6 || c.Truth.Agree > c.Truth.Points {
+			t.Errorf("truth %+v: want every drill's points counted", c.Truth)
+		}
+		page, err := os.ReadFile(html)
+		if err != nil || strings.Count(string(page), "<svg") != 3 || !strings.Contains(string(page), "isolate dc-c") {
+			t.Errorf("campaign HTML: %v, %d timelines", err, strings.Count(string(page), "<svg"))
+		}
+		requireHealedLab(t, bin, l)
+		// Run again: what finished is kept, nothing is injected again.
+		out, _, code2 := run(t, bin, args...)
+		var again drill.Campaign
+		if err := json.Unmarshal([]byte(out), &again); err != nil || code2 != code || len(again.Entries) != 3 {
+			t.Fatalf("second run: exit %d (first %d), %v", code2, code, err)
+		}
+		for _, e := range again.Entries {
+			if !e.Resumed || e.Result == nil || e.Result.ID != c.Entries[slices.IndexFunc(c.Entries, func(x drill.CampaignEntry) bool { return x.Fault.String() == e.Fault.String() })].Result.ID {
+				t.Errorf("%s was not kept from the first run", e.Fault)
+			}
+		}
+	})
+
 	truth := func(name, topic, fault, dc string, lo, hi float64) {
 		t.Run(name, func(t *testing.T) {
 			electPreferred(t, st)
