@@ -184,12 +184,22 @@ func TestCompareShortHold(t *testing.T) {
 		pred  float64
 		obs   *float64
 		agree bool
+		hold  time.Duration
 	}{
-		{"hold shorter than the RTO", 9.4, nil, true},
-		{"hold shorter, resumed within tolerance", 5.5, f(4.8), true},
-		{"hold longer than the RTO, no resumption", 4, nil, false},
+		{"hold shorter than the RTO", 9.4, nil, true, 0},
+		{"hold shorter, resumed within tolerance", 5.5, f(4.8), true, 0},
+		// An RTO of at least the 5 s hold is within ±2 s of 4 s.
+		{"hold a little longer than the RTO, no resumption", 4, nil, true, 0},
+		// ... but not of 2.5 s: writes should have resumed by 4.5 s.
+		{"hold longer than the RTO, no resumption", 2.5, nil, false, 0},
+		// 15 s: the tolerance is 25% of the observed (≥ 15 s): 3.75 s.
+		{"15 s hold, 12 s predicted, no resumption", 12, nil, true, 15 * time.Second},
+		{"15 s hold, 10 s predicted, no resumption", 10, nil, false, 15 * time.Second},
 	} {
-		res := &drill.Result{Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 5 * time.Second},
+		if tt.hold == 0 {
+			tt.hold = 5 * time.Second
+		}
+		res := &drill.Result{Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: tt.hold},
 			Predicted: &drill.Prediction{QuorumSurvives: true, RTOSeconds: f(tt.pred)}, Observed: drill.Observed{RTOSeconds: tt.obs}}
 		c := compare(res, nil)
 		if c.Agree != tt.agree {

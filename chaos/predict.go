@@ -120,12 +120,20 @@ func compare(res *drill.Result, in *advise.Inputs) drill.Comparison {
 	if obsStop {
 		obsW = "did not resume before the heal"
 	}
-	// A hold shorter than the predicted RTO ends before writes can
-	// resume: an outage for the whole hold is then what was predicted,
-	// and the RTO itself was not measured.
-	if hold := res.Fault.Duration; !predStop && obsStop && p.RTOSeconds != nil && hold > 0 && *p.RTOSeconds >= hold.Seconds() {
-		add("writes", fmt.Sprintf("resume after %.1fs, later than the %v hold: not before the heal", *p.RTOSeconds, hold), obsW, true)
-		c.Notes = append(c.Notes, fmt.Sprintf("the fault was held %v, less than the predicted RTO of %.1fs: hold it longer for the drill to measure the RTO", hold, *p.RTOSeconds))
+	// Writes that did not resume before the heal say only that the RTO
+	// is at least the hold H (an interval-censored observation). The
+	// prediction P agrees when some RTO ≥ H is within the tolerance of
+	// P; the tolerance grows with the RTO, so the tightest case is an
+	// RTO of exactly H: P ≥ H − tolerance(H). A hold shorter than that
+	// measured no RTO at all: hold it longer.
+	if hold := res.Fault.Duration; !predStop && obsStop && p.RTOSeconds != nil && hold > 0 && *p.RTOSeconds >= hold.Seconds()-rtoTolerance(hold.Seconds()) {
+		h := hold.Seconds()
+		what := fmt.Sprintf("resume after %.1fs, later than the %v hold: not before the heal", *p.RTOSeconds, hold)
+		if *p.RTOSeconds < h {
+			what = fmt.Sprintf("resume after %.1fs, within the tolerance (±%.1fs) of the %v hold", *p.RTOSeconds, rtoTolerance(h), hold)
+		}
+		add("writes", what, obsW, true)
+		c.Notes = append(c.Notes, fmt.Sprintf("the fault was held %v and writes resumed only after the heal: the RTO is at least that, which agrees with the predicted %.1fs; hold it longer for the drill to measure the RTO", hold, *p.RTOSeconds))
 		return c
 	}
 	add("writes", predW, obsW, predStop == obsStop)
