@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/stretchctl/stretchctl/advise"
 	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/topology"
 )
@@ -142,6 +144,16 @@ func RunCampaign(ctx context.Context, o CampaignOptions) (*drill.Campaign, error
 		}
 	}
 	c = &drill.Campaign{Tool: d.Tool, Version: d.Version, Config: d.Config.Path, Topic: d.Topic, Started: d.Now().UTC()}
+	baseline, note := latencyBaseline(ctx, kafka, d)
+	if note != "" {
+		c.Notes = append(c.Notes, note)
+	}
+	if len(baseline) > 0 {
+		c.Baseline = map[string]float64{}
+		for k, v := range baseline {
+			c.Baseline[k] = float64(v.Microseconds()) / 1000
+		}
+	}
 	emit := func(i int, f drill.Fault, msg string) {
 		if o.Events != nil {
 			o.Events(CampaignEvent{Index: i, Total: len(o.Faults), Fault: f, Message: msg})
@@ -158,8 +170,8 @@ func RunCampaign(ctx context.Context, o CampaignOptions) (*drill.Campaign, error
 			c.Stopped = "interrupted"
 			break
 		}
-		emit(i, f, "health gate: ISR full, quorum caught up, every broker serving")
-		if err := gate(ctx, kafka, d.Topic, o.GateWait); err != nil {
+		emit(i, f, "health gate: ISR full, quorum caught up, every broker serving, latency at its baseline")
+		if err := gate(ctx, kafka, d, baseline, o.GateWait); err != nil {
 			c.Entries = append(c.Entries, drill.CampaignEntry{Fault: f, Error: "health gate: " + err.Error()})
 			c.Stopped = fmt.Sprintf("the cluster did not become healthy before %s: %v", f, err)
 			break
@@ -212,13 +224,49 @@ func RunCampaign(ctx context.Context, o CampaignOptions) (*drill.Campaign, error
 	return c, saveCampaign(c, o.Dir)
 }
 
-// gate waits until the topic's ISR is full, every broker serves and the
-// quorum has a leader with every voter caught up.
-func gate(ctx context.Context, k Kafka, topic string, wait time.Duration) error {
+// latencyBaseline reads the live inter-DC round trips from the agents'
+// topic before the first drill: the latency gate waits for them again
+// before each. A matrix file cannot show a recovery, so it gives none.
+func latencyBaseline(ctx context.Context, k Kafka, d Options) (map[string]time.Duration, string) {
+	if d.LatencyTopic == "" || d.LatencyMatrixFile != "" {
+		return nil, "latency gate off: no live latency (the agents' topic, not a matrix file, is needed to see latency recover)"
+	}
+	in, err := k.Gather(ctx, advise.Options{LatencyTopic: d.LatencyTopic})
+	if err != nil {
+		return nil, "latency gate off: " + err.Error()
+	}
+	if len(in.RTT) == 0 {
+		return nil, "latency gate off: " + in.RTTSource
+	}
+	return in.RTT, ""
+}
+
+// latencyBack says which pairs are not back within max(1 ms, 20%) of
+// their baseline.
+func latencyBack(base, now map[string]time.Duration) []string {
+	var out []string
+	for _, pair := range slices.Sorted(maps.Keys(base)) {
+		b := base[pair]
+		cur, ok := now[pair]
+		tol := max(time.Millisecond, b/5)
+		switch {
+		case !ok:
+			out = append(out, pair+": no fresh round trip")
+		case cur > b+tol || cur < b-tol:
+			out = append(out, fmt.Sprintf("%s: %v, baseline %v", pair, cur.Round(100*time.Microsecond), b.Round(100*time.Microsecond)))
+		}
+	}
+	return out
+}
+
+// gate waits until the topic's ISR is full, every broker serves, the
+// quorum has a leader with every voter caught up, and the inter-DC round
+// trips are back at their baseline (when there is one).
+func gate(ctx context.Context, k Kafka, d Options, baseline map[string]time.Duration, wait time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := k.WaitISRFull(ctx, topic); err != nil {
-		return fmt.Errorf("ISR of %s: %w", topic, err)
+	if err := k.WaitISRFull(ctx, d.Topic); err != nil {
+		return fmt.Errorf("ISR of %s: %w", d.Topic, err)
 	}
 	for {
 		snap, err := k.Snapshot(ctx)
@@ -227,6 +275,14 @@ func gate(ctx context.Context, k Kafka, topic string, wait time.Duration) error 
 			problems = append(problems, err.Error())
 		} else {
 			problems = unhealthy(snap)
+		}
+		if len(problems) == 0 && len(baseline) > 0 {
+			in, err := k.Gather(ctx, advise.Options{Snapshot: snap, LatencyTopic: d.LatencyTopic})
+			if err != nil {
+				problems = append(problems, "latency: "+err.Error())
+			} else {
+				problems = append(problems, latencyBack(baseline, in.RTT)...)
+			}
 		}
 		if len(problems) == 0 {
 			return nil

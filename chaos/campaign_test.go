@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,5 +115,58 @@ func TestCampaignGate(t *testing.T) {
 	}
 	if c.ExitCode() != drill.ExitNotRun {
 		t.Errorf("exit %d", c.ExitCode())
+	}
+}
+
+// TestCampaignLatencyGate: with live latency, each drill waits for the
+// round trips to come back to the baseline read before the first one.
+func TestCampaignLatencyGate(t *testing.T) {
+	h := newHarness(t)
+	var calls atomic.Int32
+	// The baseline 10 ms; then 40 ms once (a fault's latency still
+	// there), then back.
+	h.k.RTT = func() map[string]time.Duration {
+		rtt := 10 * time.Millisecond
+		if calls.Add(1) == 2 {
+			rtt = 40 * time.Millisecond
+		}
+		return map[string]time.Duration{"dc-a/dc-b": rtt}
+	}
+	o := chaos.CampaignOptions{Drill: h.options(drill.Fault{}), Faults: campaignFaults()[:1], Dir: t.TempDir(), GateWait: 10 * time.Second}
+	o.Drill.LatencyTopic = "__stretchctl_latency"
+	c, err := chaos.RunCampaign(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Baseline["dc-a/dc-b"] != 10 || len(c.Entries) != 1 || c.Entries[0].Result == nil || calls.Load() < 3 {
+		t.Fatalf("baseline %v, entries %+v, latency read %d times", c.Baseline, c.Entries, calls.Load())
+	}
+
+	// Latency that stays off its baseline keeps the drill from running.
+	h2 := newHarness(t)
+	n := 0
+	h2.k.RTT = func() map[string]time.Duration {
+		n++
+		if n == 1 {
+			return map[string]time.Duration{"dc-a/dc-b": 10 * time.Millisecond}
+		}
+		return map[string]time.Duration{"dc-a/dc-b": 40 * time.Millisecond}
+	}
+	o = chaos.CampaignOptions{Drill: h2.options(drill.Fault{}), Faults: campaignFaults()[:1], Dir: t.TempDir(), GateWait: 500 * time.Millisecond}
+	o.Drill.LatencyTopic = "__stretchctl_latency"
+	c, err = chaos.RunCampaign(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Entries) != 1 || c.Entries[0].Result != nil || !strings.Contains(c.Entries[0].Error, "dc-a/dc-b: 40ms, baseline 10ms") || len(h2.b.Calls()) != 0 {
+		t.Errorf("entries %+v, calls %v", c.Entries, h2.b.Calls())
+	}
+
+	// Without live latency the gate says it is off.
+	h3 := newHarness(t)
+	o = chaos.CampaignOptions{Drill: h3.options(drill.Fault{}), Faults: campaignFaults()[:1], Dir: t.TempDir()}
+	c, err = chaos.RunCampaign(context.Background(), o)
+	if err != nil || len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "latency gate off") {
+		t.Errorf("notes %v, err %v", c.Notes, err)
 	}
 }

@@ -16,6 +16,11 @@ type Campaign struct {
 	// Stopped says why the campaign ended before its last drill ("" when
 	// it ran them all).
 	Stopped string `json:"stopped,omitempty"`
+	// Baseline is the inter-DC round trips (ms, by sorted pair "a/b")
+	// the latency gate waits for before each drill; empty when the gate
+	// had no live latency (Notes say why).
+	Baseline map[string]float64 `json:"baselineMs,omitempty"`
+	Notes    []string           `json:"notes,omitempty"`
 }
 
 // CampaignEntry is one drill of a campaign.

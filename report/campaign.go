@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/stretchctl/stretchctl/drill"
@@ -112,6 +113,19 @@ func truthLine(c *drill.Campaign) string {
 	return fmt.Sprintf("truth score: %d of %d compared points agree (%.0f%%)", c.Truth.Agree, c.Truth.Points, 100*c.Truth.Score)
 }
 
+// baselineLine lists the latency gate's baseline round trips.
+func baselineLine(c *drill.Campaign) string {
+	pairs := make([]string, 0, len(c.Baseline))
+	for p := range c.Baseline {
+		pairs = append(pairs, p)
+	}
+	slices.Sort(pairs)
+	for i, p := range pairs {
+		pairs[i] = fmt.Sprintf("%s %.1f ms", p, c.Baseline[p])
+	}
+	return strings.Join(pairs, ", ")
+}
+
 func campaignHeadline(c *drill.Campaign) string {
 	switch c.ExitCode() {
 	case drill.ExitNotHealed:
@@ -136,6 +150,12 @@ func renderCampaignText(c *drill.Campaign, o Options) []byte {
 	if c.Stopped != "" {
 		fmt.Fprintf(&b, "\nstopped: %s\n", singleLine(c.Stopped))
 	}
+	if base := baselineLine(c); base != "" {
+		fmt.Fprintf(&b, "\nlatency baseline: %s\n", base)
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(&b, "note: %s\n", singleLine(n))
+	}
 	return b.Bytes()
 }
 
@@ -152,6 +172,15 @@ func renderCampaignMarkdown(c *drill.Campaign, o Options) []byte {
 	if c.Stopped != "" {
 		fmt.Fprintf(&b, "\n**Stopped:** %s\n", mdText(c.Stopped))
 	}
+	if base := baselineLine(c); base != "" {
+		fmt.Fprintf(&b, "\nLatency baseline: %s\n", mdText(base))
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(&b, "\n- %s", mdText(n))
+	}
+	if len(c.Notes) > 0 {
+		b.WriteByte('\n')
+	}
 	return b.Bytes()
 }
 
@@ -166,6 +195,8 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 <h1>{{.Title}}</h1>
 <p>{{.Tool}} · {{.Count}} drills · backend {{.Backend}} · <strong>{{.Truth}}</strong></p>
 {{if .Stopped}}<p class="no">Stopped: {{.Stopped}}</p>{{end}}
+{{if .Baseline}}<p>Latency baseline: {{.Baseline}}</p>{{end}}
+{{range .Notes}}<p>Note: {{.}}</p>{{end}}
 <table><tr><th>scenario</th><th>predicted RTO</th><th>observed RTO</th><th>RTO agrees</th><th>loss predicted / observed</th><th>agrees</th><th>verdict</th><th>healed</th></tr>
 {{range .Rows}}<tr><td>{{.Scenario}}</td><td>{{.PredictedRTO}}</td><td>{{.ObservedRTO}}</td><td{{if eq .RTOAgree "no"}} class="no"{{end}}>{{.RTOAgree}}</td><td>{{.Loss}}</td><td{{if eq .LossAgree "no"}} class="no"{{end}}>{{.LossAgree}}</td><td>{{.Verdict}}</td><td>{{.Healed}}</td></tr>
 {{end}}</table>
@@ -181,12 +212,13 @@ type campaignChart struct {
 
 func renderCampaignHTML(c *drill.Campaign, o Options) ([]byte, error) {
 	v := struct {
-		Title, Tool, Backend, Truth, Stopped string
-		Count                                int
-		Rows                                 []campaignRow
-		Charts                               []campaignChart
+		Title, Tool, Backend, Truth, Stopped, Baseline string
+		Notes                                          []string
+		Count                                          int
+		Rows                                           []campaignRow
+		Charts                                         []campaignChart
 	}{Title: fmt.Sprintf("Campaign on %s: %s", c.Topic, campaignHeadline(c)), Tool: o.toolVersion(), Backend: c.Backend,
-		Truth: truthLine(c), Stopped: c.Stopped, Count: len(c.Entries), Rows: campaignRows(c)}
+		Truth: truthLine(c), Stopped: c.Stopped, Baseline: baselineLine(c), Notes: c.Notes, Count: len(c.Entries), Rows: campaignRows(c)}
 	for _, e := range c.Entries {
 		if e.Result == nil || len(e.Result.Timeline) == 0 {
 			continue

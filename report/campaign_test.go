@@ -21,7 +21,9 @@ func testCampaign() *drill.Campaign {
 			{Fault: failed.Fault, Result: failed, Resumed: true},
 			{Fault: drill.Fault{Kind: drill.Isolate, DC: "dc-c"}, Error: "health gate: the quorum has no leader"},
 		},
-		Stopped: "the cluster did not become healthy before isolate dc-c"}
+		Stopped:  "the cluster did not become healthy before isolate dc-c",
+		Baseline: map[string]float64{"dc-a/dc-b": 10.2, "dc-a/dc-c": 20.4},
+		Notes:    []string{"a note"}}
 	c.Score()
 	return c
 }

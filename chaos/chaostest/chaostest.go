@@ -58,7 +58,10 @@ type Kafka struct {
 	Config *config.Config
 	// GatherErr makes the prediction fail.
 	GatherErr error
-	waits     atomic.Int32
+	// RTT, when set, gives the live round trips Gather reports when asked
+	// for the agents' topic (called on every Gather).
+	RTT   func() map[string]time.Duration
+	waits atomic.Int32
 }
 
 var _ chaos.Kafka = (*Kafka)(nil)
@@ -74,7 +77,15 @@ func (k *Kafka) Gather(ctx context.Context, opts advise.Options) (*advise.Inputs
 		return nil, k.GatherErr
 	}
 	opts.Snapshot = k.Snap
-	return advise.Gather(ctx, k.Config, opts)
+	topic := opts.LatencyTopic
+	if k.RTT != nil {
+		opts.LatencyTopic = ""
+	}
+	in, err := advise.Gather(ctx, k.Config, opts)
+	if err == nil && k.RTT != nil && topic != "" {
+		in.RTT, in.RTTSource = k.RTT(), "the fake agents' topic"
+	}
+	return in, err
 }
 
 // WaitISRFull implements chaos.Kafka: at once.
