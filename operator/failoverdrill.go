@@ -215,13 +215,7 @@ func (r *FailoverDrillReconciler) start(ctx context.Context, fd *v1.FailoverDril
 
 // options turns the drill's spec into the runner's options.
 func (r *FailoverDrillReconciler) options(ctx context.Context, fd *v1.FailoverDrill, sc *v1.StretchCluster, cfg *config.Config, podLabels map[string]string) (chaos.Options, error) {
-	f := drill.Fault{Kind: drill.Kind(fd.Spec.Fault), DC: fd.Spec.DC, Peer: fd.Spec.Peer, Duration: fd.Spec.Duration.Duration}
-	if fd.Spec.Delay != nil {
-		f.Delay = fd.Spec.Delay.Duration
-	}
-	if fd.Spec.LossPercent != nil {
-		f.LossPercent = float64(*fd.Spec.LossPercent)
-	}
+	f := faultOf(fd)
 	if err := f.Validate(); err != nil {
 		return chaos.Options{}, &SpecError{fmt.Errorf("spec: %w", err)}
 	}
@@ -289,15 +283,16 @@ func (r *FailoverDrillReconciler) options(ctx context.Context, fd *v1.FailoverDr
 	return o, nil
 }
 
-func latencyTopic(sc *v1.StretchCluster) string {
-	switch t := sc.Spec.Probe.Topic; t {
-	case "":
-		return "__stretchctl_latency"
-	case "-":
-		return ""
-	default:
-		return t
+// faultOf is the fault a drill's spec declares.
+func faultOf(fd *v1.FailoverDrill) drill.Fault {
+	f := drill.Fault{Kind: drill.Kind(fd.Spec.Fault), DC: fd.Spec.DC, Peer: fd.Spec.Peer, Duration: fd.Spec.Duration.Duration}
+	if fd.Spec.Delay != nil {
+		f.Delay = fd.Spec.Delay.Duration
 	}
+	if fd.Spec.LossPercent != nil {
+		f.LossPercent = float64(*fd.Spec.LossPercent)
+	}
+	return f
 }
 
 // drillID is the id that labels the drill's Chaos Mesh objects: the
@@ -352,15 +347,9 @@ func (r *FailoverDrillReconciler) takeOver(ctx context.Context, fd *v1.FailoverD
 			cfg = res.cfg
 		}
 	}
-	o, err := r.options(ctx, fd, &sc, config.Default(), nil)
-	if err != nil {
-		// The spec is immutable and was accepted once: only a vanished
-		// ConfigMap gets here; the backend does not need it.
-		o.Fault = drill.Fault{Kind: drill.Kind(fd.Spec.Fault), DC: fd.Spec.DC, Peer: fd.Spec.Peer, Duration: fd.Spec.Duration.Duration}
-	}
 	spec := drill.ChaosMeshSpec{Namespace: fd.Namespace, DrillID: fd.Status.DrillID}
 	st := &chaos.State{ID: fd.Status.DrillID, PID: -1, ClusterID: fd.Spec.ClusterID, Config: "StretchCluster " + fd.Namespace + "/" + fd.Spec.ClusterRef.Name,
-		Backend: drill.Spec{ChaosMesh: &spec}, Fault: o.Fault, Topic: fd.Spec.Topic, Phase: drill.Phase(fd.Status.Phase)}
+		Backend: drill.Spec{ChaosMesh: &spec}, Fault: faultOf(fd), Topic: fd.Spec.Topic, Phase: drill.Phase(fd.Status.Phase)}
 	if fd.Status.StartTime != nil {
 		st.Started = fd.Status.StartTime.Time
 	}

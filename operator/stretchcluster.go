@@ -165,18 +165,11 @@ func (r *StretchClusterReconciler) check(ctx context.Context, sc *v1.StretchClus
 		return nil, nil, err
 	}
 	sc.Status.Bootstrap = res.cfg.Cluster.Bootstrap
-	topic := sc.Spec.Probe.Topic
-	switch topic {
-	case "":
-		topic = probe.DefaultResultsTopic
-	case "-":
-		topic = ""
-	}
 	gather := r.Gather
 	if gather == nil {
 		gather = advise.Gather
 	}
-	in, err := gather(ctx, res.cfg, advise.Options{LatencyTopic: topic, Clients: res.clients, Log: r.Log})
+	in, err := gather(ctx, res.cfg, advise.Options{LatencyTopic: latencyTopic(sc), Clients: res.clients, Log: r.Log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -373,6 +366,19 @@ func latencySummary(in *advise.Inputs) *v1.LatencySummary {
 		ls.WorstRTT = worst.Round(10 * time.Microsecond).String()
 	}
 	return ls
+}
+
+// latencyTopic is where the probe agents' results are read: the
+// default topic, or none for "-".
+func latencyTopic(sc *v1.StretchCluster) string {
+	switch t := sc.Spec.Probe.Topic; t {
+	case "":
+		return probe.DefaultResultsTopic
+	case "-":
+		return ""
+	default:
+		return t
+	}
 }
 
 func seconds(s float64) string {
