@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchctl/stretchctl/chaos"
 	"github.com/stretchctl/stretchctl/drill"
-	"github.com/stretchctl/stretchctl/probe"
 	"github.com/stretchctl/stretchctl/report"
 )
 
@@ -61,12 +60,7 @@ complete, 3 a fault could not be healed.`,
 	o.addWorkloadFlags(f)
 	o.addBackendFlags(f)
 	_ = f.MarkHidden("state-dir") // the drills' state files are in --dir/drills
-	f.StringVar(&o.latencyMatrix, "latency-matrix", "", "prediction: inter-DC latency from this matrix file")
-	f.StringVar(&o.latencyTopic, "latency-topic", probe.DefaultResultsTopic, `prediction: inter-DC latency from the probe agents' topic ("" to not read it)`)
-	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (automation)")
-	f.BoolVar(&o.force, "force", false, "run each drill even if the cluster is not healthy")
-	f.StringVar(&o.format, "format", "text", "text, json, markdown or html")
-	f.StringArrayVar(&o.reports, "report", nil, "also write FORMAT=FILE (repeatable), e.g. html=campaign.html")
+	o.addRunFlags(f, "html=campaign.html")
 	return cmd
 }
 

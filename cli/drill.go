@@ -106,12 +106,7 @@ is left; run ` + "`stretchctl drill recover`" + `).`,
 	f.StringVar(&o.topic, "topic", "", "topic the ledger writes to; must exist (required)")
 	o.addWorkloadFlags(f)
 	o.addBackendFlags(f)
-	f.StringVar(&o.latencyMatrix, "latency-matrix", "", "prediction: inter-DC latency from this matrix file (JSON of probe matrix or probe)")
-	f.StringVar(&o.latencyTopic, "latency-topic", probe.DefaultResultsTopic, `prediction: inter-DC latency from the probe agents' topic ("" to not read it)`)
-	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (automation)")
-	f.BoolVar(&o.force, "force", false, "run even if the cluster is not healthy")
-	f.StringVar(&o.format, "format", "text", "text, json, markdown or html")
-	f.StringArrayVar(&o.reports, "report", nil, "also write FORMAT=FILE (repeatable), e.g. html=drill.html")
+	o.addRunFlags(f, "html=drill.html")
 	cmd.AddCommand(newDrillRecoverCmd(io), newCampaignCmd(io, version))
 	return cmd
 }
@@ -127,6 +122,17 @@ func (o *drillOptions) addWorkloadFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.producerDC, "producer-dc", "", "run the producers inside this DC (lab backend)")
 	f.StringVar(&o.acks, "acks", "", "override acks (all, 1, 0)")
 	f.StringVar(&o.idempotence, "idempotence", "", "override enable.idempotence (true, false)")
+}
+
+// addRunFlags registers the prediction's latency source, the
+// confirmation and the output flags (drill and campaign).
+func (o *drillOptions) addRunFlags(f *pflag.FlagSet, reportExample string) {
+	f.StringVar(&o.latencyMatrix, "latency-matrix", "", "prediction: inter-DC latency from this matrix file (JSON of probe matrix or probe)")
+	f.StringVar(&o.latencyTopic, "latency-topic", probe.DefaultResultsTopic, `prediction: inter-DC latency from the probe agents' topic ("" to not read it)`)
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation (automation)")
+	f.BoolVar(&o.force, "force", false, "run even if the cluster is not healthy")
+	f.StringVar(&o.format, "format", "text", "text, json, markdown or html")
+	f.StringArrayVar(&o.reports, "report", nil, "also write FORMAT=FILE (repeatable), e.g. "+reportExample)
 }
 
 // addBackendFlags registers the fault backend's flags (drill and tui).
