@@ -62,7 +62,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"valid config", []string{"config", "validate", "-c", good}, ExitOK, "is valid"},
 		{"operator: bad log format", []string{"operator", "--log-format", "xml"}, ExitAssess, `--log-format: "xml" is neither json nor text`},
 		{"operator: bad log level", []string{"operator", "--log-level", "loud"}, ExitAssess, "--log-level"},
-		{"operator: missing kubeconfig", []string{"operator", "--kubeconfig", filepath.Join(empty, "kubeconfig")}, ExitAssess, "kubernetes config (--kubeconfig " + filepath.Join(empty, "kubeconfig")},
+		{"operator: missing kubeconfig", []string{"operator", "--kubeconfig", filepath.Join(empty, "kubeconfig")}, ExitAssess, "--kubeconfig: kubernetes config (" + filepath.Join(empty, "kubeconfig")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,9 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-
+	"github.com/stretchctl/stretchctl/chaos/chaosmesh"
 	"github.com/stretchctl/stretchctl/operator"
 )
 
@@ -44,9 +42,9 @@ SIGTERM heals every drill in progress before the process exits.`,
 			default:
 				return exitErr(ExitAssess, fmt.Errorf("--log-format: %q is neither json nor text", logFormat))
 			}
-			cfg, err := kubeRestConfig(kubeconfig)
+			cfg, err := chaosmesh.RESTConfig(kubeconfig)
 			if err != nil {
-				return exitErr(ExitAssess, err)
+				return exitErr(ExitAssess, fmt.Errorf("--kubeconfig: %w", err))
 			}
 			err = operator.Run(cmd.Context(), operator.Options{
 				Config: cfg, MetricsAddr: metricsAddr, ProbeAddr: probeAddr,
@@ -60,7 +58,7 @@ SIGTERM heals every drill in progress before the process exits.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, then in-cluster, then ~/.kube/config)")
 	f.StringVar(&metricsAddr, "metrics-bind-address", ":8080", `address of /metrics ("0" disables)`)
 	f.StringVar(&probeAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables)`)
 	f.BoolVar(&leaderElect, "leader-elect", false, "elect one active replica through a Lease")
@@ -71,25 +69,4 @@ SIGTERM heals every drill in progress before the process exits.`,
 	f.StringVar(&logFormat, "log-format", "json", "json or text")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
-}
-
-// kubeRestConfig: an explicit kubeconfig, else in-cluster, else
-// $KUBECONFIG or ~/.kube/config.
-func kubeRestConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		if cfg, err := rest.InClusterConfig(); err == nil {
-			return cfg, nil
-		}
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = path
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
-	if err != nil {
-		where := "--kubeconfig " + path
-		if path == "" {
-			where = "in-cluster, $KUBECONFIG or ~/.kube/config"
-		}
-		return nil, fmt.Errorf("kubernetes config (%s): %w", where, err)
-	}
-	return cfg, nil
 }

@@ -94,7 +94,7 @@ func NewFromKubeconfig(spec drill.ChaosMeshSpec, log *slog.Logger) (*Backend, er
 	if err := checkSpec(spec); err != nil {
 		return nil, err
 	}
-	cfg, err := restConfig(spec.Kubeconfig)
+	cfg, err := RESTConfig(spec.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,9 @@ func (w warningLogger) HandleWarningHeaderWithContext(ctx context.Context, code 
 	}
 }
 
-func restConfig(kubeconfig string) (*rest.Config, error) {
+// RESTConfig reaches the API server: the kubeconfig file named, else
+// $KUBECONFIG, else the in-cluster config, else ~/.kube/config.
+func RESTConfig(kubeconfig string) (*rest.Config, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	switch {
 	case kubeconfig != "":
