@@ -89,10 +89,15 @@ type Options struct {
 	// Tool and Version name stretchctl in the result.
 	Tool, Version string
 
-	// Kafka and Workload are the drill's seams to Kafka; nil means the
-	// real cluster of Config (probe, advise) and the sarama ledger.
+	// Consumers is the drill's consumer group (Members 0: none).
+	Consumers ConsumerSpec
+
+	// Kafka, Workload and Readers are the drill's seams to Kafka; nil
+	// means the real cluster of Config (probe, advise) and the ledger on
+	// the real client libraries.
 	Kafka    Kafka
 	Workload Workload
+	Readers  Readers
 	// Now is the clock (nil: time.Now); tests move it.
 	Now func() time.Time
 }
@@ -120,6 +125,8 @@ type Workload interface {
 
 // WorkloadSpec is what the workload writes and how.
 type WorkloadSpec struct {
+	// RunID marks the run's records (0: a random one).
+	RunID     uint64
 	Topic     string
 	Producers int
 	Rate      int
@@ -142,6 +149,38 @@ type LedgerRun interface {
 	// Stop ends sending, waits up to wait for answers in flight and
 	// returns the ledger.
 	Stop(wait time.Duration) *probe.Ledger
+}
+
+// Readers runs the drill's consumer group.
+type Readers interface {
+	// Start commits the topic's end offsets for the group, starts its
+	// members and returns once every partition is assigned.
+	Start(ctx context.Context, spec ReadersSpec) (ReaderRun, error)
+	// FindCoordinator looks up a group's coordinator, which creates the
+	// offsets topic on a cluster that never had a group.
+	FindCoordinator(ctx context.Context, group string) error
+}
+
+// ReadersSpec is what the group reads and how.
+type ReadersSpec struct {
+	Topic, Group string
+	// RunID is the producers' run: only its records are the ledger's.
+	RunID    uint64
+	Places   []probe.ConsumerPlace
+	Client   probe.ClientSpec
+	Progress func(format string, args ...any)
+}
+
+// ReaderRun is a running group (probe.ConsumerRun).
+type ReaderRun interface {
+	Info() probe.LibraryInfo
+	Counts() probe.ConsumerCounts
+	// Kill makes the members in a DC die at once, as with their DC.
+	Kill(dc string) int
+	// CaughtUp waits until the group has read the topic to its end.
+	CaughtUp(ctx context.Context) error
+	// Stop closes the members and returns the group's ledger.
+	Stop(ctx context.Context, wait time.Duration) *probe.ConsumerLedger
 }
 
 // LiveKafka is the real cluster of cfg, as a drill sees it (what Run
@@ -178,6 +217,25 @@ func (k liveKafka) ReadBack(ctx context.Context, l *probe.Ledger) (map[probe.Rec
 	return probe.ReadBack(ctx, k.cfg.Cluster, k.opts(), l, time.Minute)
 }
 
+// libraryReaders is the consumer group on the real client library.
+type libraryReaders struct {
+	cluster config.Cluster
+	log     *slog.Logger
+}
+
+func (w libraryReaders) Start(ctx context.Context, s ReadersSpec) (ReaderRun, error) {
+	run, err := probe.StartConsumers(ctx, w.cluster, s.RunID, probe.ConsumerOptions{Log: w.log, Topic: s.Topic, Group: s.Group,
+		Places: s.Places, Client: s.Client, Progress: s.Progress})
+	if err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+func (w libraryReaders) FindCoordinator(ctx context.Context, group string) error {
+	return probe.FindCoordinator(ctx, w.cluster, probe.Options{Log: w.log}, group)
+}
+
 // libraryWorkload is the ledger on the real client library (probe).
 type libraryWorkload struct {
 	cluster config.Cluster
@@ -186,7 +244,7 @@ type libraryWorkload struct {
 
 func (w libraryWorkload) Start(ctx context.Context, s WorkloadSpec) (LedgerRun, error) {
 	run, err := probe.StartLedger(ctx, w.cluster, probe.LedgerOptions{
-		Options: probe.Options{Log: w.log, Dial: s.Place.Dial}, Topic: s.Topic, Producers: s.Producers, Rate: s.Rate,
+		Options: probe.Options{Log: w.log, Dial: s.Place.Dial}, RunID: s.RunID, Topic: s.Topic, Producers: s.Producers, Rate: s.Rate,
 		Client: s.Client, StartProcess: s.Place.Start, Progress: s.Progress,
 	})
 	if err != nil {
@@ -210,6 +268,10 @@ const (
 	OptProducerDC      Option = "producer DC"
 	OptLatencyMatrix   Option = "latency matrix"
 	OptCampaignDir     Option = "campaign directory"
+	OptConsumers       Option = "consumers"
+	OptConsumerFile    Option = "consumer file"
+	OptConsumerLibrary Option = "consumer library"
+	OptConsumerDC      Option = "consumer DC"
 )
 
 // OptionError says which option of a drill is wrong; nothing was

@@ -134,6 +134,10 @@ func compare(res *drill.Result, in *advise.Inputs) drill.Comparison {
 		}
 		add("writes", what, obsW, true)
 		c.Notes = append(c.Notes, fmt.Sprintf("the fault was held %v and writes resumed only after the heal: the RTO is at least that, which agrees with the predicted %.1fs; hold it longer for the drill to measure the RTO", hold, *p.RTOSeconds))
+		compareReads(res, add)
+		if !c.Agree {
+			c.Status = drill.Disagrees
+		}
 		return c
 	}
 	add("writes", predW, obsW, predStop == obsStop)
@@ -142,6 +146,7 @@ func compare(res *drill.Result, in *advise.Inputs) drill.Comparison {
 		tol := rtoTolerance(obs)
 		add("RTO", fmt.Sprintf("%.1fs", pred), fmt.Sprintf("%.3fs (error %+.1fs, tolerance ±%.1fs)", obs, pred-obs, tol), math.Abs(pred-obs) <= tol)
 	}
+	compareReads(res, add)
 	if !c.Agree {
 		c.Status = drill.Disagrees
 	}

@@ -43,6 +43,10 @@ type runner struct {
 	backend drill.Backend
 	prod    producer
 	place   drill.Placement
+	readers Readers
+	cons    *consumer
+	// placeIn are the placements of the consumers' DCs.
+	placeIn map[string]drill.Placement
 
 	state      *State
 	store      Store
@@ -102,6 +106,30 @@ func newRunner(o Options) (*runner, error) {
 			return nil, &OptionError{OptProducerDC, err}
 		}
 		r.place = place
+	}
+	if r.cons, err = resolveConsumer(cfg, o.Consumers); err != nil {
+		return nil, err
+	}
+	if r.cons != nil {
+		r.placeIn = map[string]drill.Placement{}
+		for _, dc := range r.cons.spec.DCs {
+			if dc == "" || dc == o.HereDC {
+				continue
+			}
+			placer, ok := r.backend.(drill.Placer)
+			if !ok {
+				return nil, &OptionError{OptConsumerDC, fmt.Errorf("the %s backend cannot place the consumers in a DC (the lab backend can)", r.backend.Name())}
+			}
+			place, err := placer.PlaceIn(dc)
+			if err != nil {
+				return nil, &OptionError{OptConsumerDC, err}
+			}
+			r.placeIn[dc] = place
+		}
+	}
+	r.readers = o.Readers
+	if r.readers == nil {
+		r.readers = libraryReaders{cluster: cfg.Cluster, log: o.Log}
 	}
 	if r.kafka == nil {
 		r.kafka = liveKafka{cfg: cfg, log: o.Log}
@@ -240,6 +268,12 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	}
 	res.Workload.Settings = r.prod.settingsRows()
 	res.Workload.Library = string(r.prod.library)
+	group := ""
+	if r.cons != nil {
+		if snap, group, err = r.prepareGroup(ctx, snap, res); err != nil {
+			return nil, err
+		}
+	}
 
 	if err := r.enter(ctx, drill.Predicting, fmt.Sprintf("predict: check's scenario for %s on %s", f, o.Topic)); err != nil {
 		return nil, err
@@ -256,6 +290,9 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 		res.Predicted = &drill.Prediction{Error: err.Error()}
 	default:
 		res.Scenario, res.Predicted = predict(in, f, o.Topic)
+		if r.cons != nil && res.Predicted != nil {
+			res.Predicted.Read = predictRead(in, f, res.Predicted, r.cons, group)
+		}
 	}
 	if o.Confirm != nil && !o.Confirm(snap.ClusterID) {
 		return nil, ErrAborted
@@ -269,10 +306,34 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 		return nil, fmt.Errorf("nothing injected: %w", err)
 	}
 	dropState := func() { _ = r.store.Remove(context.WithoutCancel(ctx), r.state) }
-	run, err := r.work.Start(ctx, WorkloadSpec{Topic: o.Topic, Producers: o.Producers, Rate: o.Rate,
+	runID := probe.NewRunID()
+	// The group starts first, at the topic's end: every record of the run
+	// is the group's to read.
+	var readers ReaderRun
+	if r.cons != nil {
+		r.emit(fmt.Sprintf("starting the consumer group %s: %d members on %s", group, r.cons.spec.Members, r.cons.library))
+		readers, err = r.readers.Start(ctx, ReadersSpec{Topic: o.Topic, Group: group, RunID: runID, Places: r.cons.places(r.placement),
+			Client:   probe.ClientSpec{Library: r.cons.library, Version: r.cons.spec.Version, Settings: r.cons.apply},
+			Progress: func(format string, args ...any) { r.emit(fmt.Sprintf(format, args...)) }})
+		if err != nil {
+			dropState()
+			return nil, fmt.Errorf("consumer group: %w", err)
+		}
+		r.describeConsumers(res, readers.Info())
+	}
+	var readLedger *probe.ConsumerLedger
+	stopReaders := func() *probe.ConsumerLedger {
+		if readers != nil && readLedger == nil {
+			r.emit("stopping the consumer group")
+			readLedger = readers.Stop(context.WithoutCancel(ctx), 10*time.Second)
+		}
+		return readLedger
+	}
+	run, err := r.work.Start(ctx, WorkloadSpec{RunID: runID, Topic: o.Topic, Producers: o.Producers, Rate: o.Rate,
 		Client: probe.ClientSpec{Library: r.prod.library, Version: r.prod.version, Settings: r.prod.apply}, Place: r.place,
 		Progress: func(format string, args ...any) { r.emit(fmt.Sprintf(format, args...)) }})
 	if err != nil {
+		stopReaders()
 		dropState()
 		return nil, fmt.Errorf("ledger workload: %w", err)
 	}
@@ -291,11 +352,13 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	stopWait := min(max(r.prod.deliveryTimeout, 5*time.Second), 30*time.Second)
 	if !sleepCtx(ctx, o.Steady) {
 		stopWorkload(0)
+		stopReaders()
 		dropState()
 		return nil, fmt.Errorf("drill interrupted before the fault: %w", ctx.Err())
 	}
 	if c := run.Counts(); c.Acked == 0 {
 		l := stopWorkload(time.Second)
+		stopReaders()
 		dropState()
 		return nil, fmt.Errorf("the workload could not write to %s before the fault (errors: %v): nothing injected", o.Topic, l.Errors)
 	}
@@ -306,6 +369,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	r.state.Injected = injected.UTC()
 	if err := r.enter(ctx, drill.Injecting, "inject: "+f.String()+" via "+r.backend.Name()); err != nil {
 		stopWorkload(0)
+		stopReaders()
 		dropState()
 		return nil, fmt.Errorf("nothing injected: %w", err)
 	}
@@ -314,6 +378,13 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	if applyErr != nil {
 		res.Notes = append(res.Notes, "injecting failed: "+applyErr.Error())
 	} else {
+		if readers != nil && diesWithDC(f.Kind) {
+			// Applications die with their DC: the members there leave
+			// nothing behind but their sessions.
+			if n := readers.Kill(f.DC); n > 0 {
+				r.emit(fmt.Sprintf("%d consumer group members died with %s", n, f.DC))
+			}
+		}
 		r.saveNote(r.enter(ctx, drill.Holding, fmt.Sprintf("hold %v", f.Duration)), res)
 		if !sleepCtx(ctx, f.Duration) {
 			interrupted = true
@@ -350,6 +421,19 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	}
 	l := stopWorkload(stopWait)
 	res.Phases.Stopped = l.Stop.UTC()
+	if readers != nil {
+		if !interrupted {
+			// The group reads to the end of what was written: what it
+			// skipped is then told apart from what it had not reached.
+			r.emit("waiting for the consumer group to read to the end of " + o.Topic)
+			cctx, cancel := context.WithTimeout(ctx, r.cons.catchUp())
+			if err := readers.CaughtUp(cctx); err != nil {
+				res.Notes = append(res.Notes, "the consumer group did not catch up: "+err.Error())
+			}
+			cancel()
+		}
+		stopReaders()
+	}
 
 	if !interrupted {
 		r.saveNote(r.enter(ctx, drill.ReadingBack, "read back: every partition of "+o.Topic), res)
@@ -361,6 +445,11 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 			interrupted = true
 		} else {
 			res.Observed, res.Timeline = Observe(l, found, injected, res.Phases.Healed)
+			if readLedger != nil {
+				var perSecond map[int]int64
+				res.Observed.Read, perSecond = ObserveReads(l, readLedger, found, injected, res.Phases.Healed)
+				res.Timeline = withReads(res.Timeline, perSecond)
+			}
 		}
 	}
 	for msg, n := range l.Errors {
@@ -368,7 +457,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	}
 	res.Phases.Finished = o.Now().UTC()
 	res.GoalsMet = res.Healed && !interrupted && applyErr == nil && res.Observed.AckedLost <= res.Goals.RPO &&
-		res.Observed.RTOSeconds != nil && *res.Observed.RTOSeconds <= res.Goals.RTOSeconds
+		res.Observed.RTOSeconds != nil && *res.Observed.RTOSeconds <= res.Goals.RTOSeconds && readGoalsMet(res)
 	switch {
 	case interrupted || applyErr != nil:
 		res.Verdict = drill.Error

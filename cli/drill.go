@@ -28,6 +28,9 @@ type drillOptions struct {
 	labDir, stateDir                                string
 	producerFile, producerLibrary, producerDC       string
 	producerVersion                                 string
+	consumerFile, consumerLibrary, consumerVersion  string
+	consumerDCs                                     []string
+	consumers                                       int
 	acks, idempotence                               string
 	latencyMatrix, latencyTopic                     string
 	delay, duration, steady                         time.Duration
@@ -57,7 +60,10 @@ func newDrillCmd(io IO, version string) *cobra.Command {
      recorded with its offset and time. Producer settings come from
      --producer-file (with that library's defaults) or --acks/--idempotence
      (default: the Java client's defaults); --producer-dc runs the producers
-     inside a DC (lab backend);
+     inside a DC (lab backend). With --consumers, a consumer group of the
+     drill's own (on the Java client or franz-go, --consumer-file settings,
+     members spread over --consumer-dc) reads the topic from before the
+     first write; members in a crashed, lost or frozen DC die with it;
   3. after --steady, the fault is injected and held for --duration, then
      healed, whatever happens (error, Ctrl-C, SIGTERM). A state file written
      before the injection lets ` + "`stretchctl drill recover`" + ` heal after this
@@ -65,7 +71,10 @@ func newDrillCmd(io IO, version string) *cobra.Command {
   4. once the ISR is full again, every partition is read back and
      reconciled: acknowledged-and-lost records (the observed RPO, listed),
      duplicates, unacknowledged-but-present; the longest time without a
-     successful write to some partition is the observed RTO;
+     successful write to some partition is the observed RTO. The group's
+     read RTO (longest time a partition had acknowledged records waiting
+     and no read progress), rebalances, records read again (also counted
+     from the committed offsets) and records skipped are measured;
   5. the verdict against the goals and the comparison with the prediction
      of the scenario the fault performed: predicted and observed RTO agree
      within max(2 s, 25% of the observed), in both directions; a
@@ -122,6 +131,11 @@ func (o *drillOptions) addWorkloadFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.producerDC, "producer-dc", "", "run the producers inside this DC (lab backend)")
 	f.StringVar(&o.acks, "acks", "", "override acks (all, 1, 0)")
 	f.StringVar(&o.idempotence, "idempotence", "", "override enable.idempotence (true, false)")
+	f.IntVar(&o.consumers, "consumers", 0, "members of a consumer group reading the topic through the fault (0: none)")
+	f.StringSliceVar(&o.consumerDCs, "consumer-dc", nil, "run the members inside these DCs, spread round-robin (lab backend; default: here)")
+	f.StringVar(&o.consumerFile, "consumer-file", "", "consumer .properties whose settings the members use (its group.id picks the coordinator; the drill never joins that group)")
+	f.StringVar(&o.consumerLibrary, "consumer-library", "java", "client library the members run on (java, franz-go)")
+	f.StringVar(&o.consumerVersion, "consumer-version", "", "version of that library (default: the newest supported)")
 }
 
 // addRunFlags registers the prediction's latency source, the
@@ -169,6 +183,8 @@ func (o *drillOptions) options(c *config.Config, io IO, version string) (chaos.O
 		Config: c, BackendSpec: spec,
 		Producer:   chaos.ProducerSpec{File: o.producerFile, Library: config.Library(library), Version: libVersion, Acks: o.acks, Idempotence: o.idempotence},
 		ProducerDC: o.producerDC, Producers: o.producers, Rate: o.rate, Steady: o.steady, Force: o.force, StateDir: o.stateDir,
+		Consumers: chaos.ConsumerSpec{Members: o.consumers, DCs: o.consumerDCs, File: o.consumerFile, Library: config.Library(o.consumerLibrary),
+			Version: o.consumerVersion},
 		LatencyMatrixFile: o.latencyMatrix, LatencyTopic: o.latencyTopic,
 		Log: io.Log, Tool: "stretchctl", Version: version,
 	}, nil
@@ -266,6 +282,8 @@ func (o *drillOptions) runError(err error) error {
 		flag := map[chaos.Option]string{
 			chaos.OptConfig: "--config", chaos.OptFault: "--dc", chaos.OptTopic: "--topic", chaos.OptProducerFile: "--producer-file",
 			chaos.OptProducerLibrary: "--producer-library", chaos.OptProducerDC: "--producer-dc", chaos.OptLatencyMatrix: "--latency-matrix",
+			chaos.OptConsumers: "--consumers", chaos.OptConsumerFile: "--consumer-file", chaos.OptConsumerLibrary: "--consumer-library",
+			chaos.OptConsumerDC: "--consumer-dc", chaos.OptCampaignDir: "--dir",
 		}[oe.Option]
 		if oe.Option == chaos.OptBackend {
 			flag = "--backend " + o.backend

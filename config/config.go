@@ -186,8 +186,11 @@ func NodeID(s string) (int32, bool) {
 
 // Goals are the recovery objectives and latency budgets the cluster is checked against.
 type Goals struct {
-	RPO     int64    `json:"rpo,omitempty" yaml:"rpo"`
-	RTO     Duration `json:"rto,omitempty" yaml:"rto"`
+	RPO int64    `json:"rpo,omitempty" yaml:"rpo"`
+	RTO Duration `json:"rto,omitempty" yaml:"rto"`
+	// ReadRTO is the goal for how long consumers may stop reading in a
+	// drill (zero: the RTO goal).
+	ReadRTO Duration `json:"readRTO,omitempty" yaml:"readRTO,omitempty"`
 	Latency Latency  `json:"latency,omitempty" yaml:"latency"`
 }
 

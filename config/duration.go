@@ -111,3 +111,6 @@ func durationFromNode(n *yaml.Node) (*Duration, string) {
 	}
 	return &d, ""
 }
+
+// IsZero reports a zero duration (yaml's omitempty asks).
+func (d Duration) IsZero() bool { return d.Duration == 0 }

@@ -248,6 +248,9 @@ func (k *checker) checkGoals(g *Goals) {
 		k.at("goals.rpo", "must be 0 or more acknowledged records, got %d", g.RPO)
 	}
 	k.positive("goals.rto", g.RTO, "30s")
+	if g.ReadRTO.Duration < 0 {
+		k.at("goals.readRTO", "must be a positive duration like 60s, got %v", g.ReadRTO.Duration)
+	}
 	k.checkBudget("goals.latency", g.Latency.Warn, g.Latency.Fail)
 	for _, key := range sortedKeys(g.Latency.Pairs) {
 		p := keyPath("goals.latency.pairs", key)

@@ -124,6 +124,7 @@ func (in *Error) DeepCopy() *Error {
 func (in *Goals) DeepCopyInto(out *Goals) {
 	*out = *in
 	out.RTO = in.RTO
+	out.ReadRTO = in.ReadRTO
 	in.Latency.DeepCopyInto(&out.Latency)
 }
 

@@ -115,6 +115,42 @@ type Workload struct {
 	// with why: nothing is dropped silently.
 	Applied  []string `json:"applied,omitempty"`
 	Rejected []string `json:"rejected,omitempty"`
+	// Consumers is the ledger's consumer group (nil: the drill read
+	// nothing but the read-back).
+	Consumers *ConsumerWorkload `json:"consumers,omitempty"`
+}
+
+// ConsumerWorkload describes the drill's consumer group.
+type ConsumerWorkload struct {
+	// Group is the drill's own group id. StandsFor is the consumer file's
+	// group.id, which the drill never joins: Group is chosen to hash to
+	// the same __consumer_offsets partition, so that it has the same
+	// coordinator.
+	Group     string `json:"group"`
+	StandsFor string `json:"standsFor,omitempty"`
+	// CoordinatorPartition is the group's __consumer_offsets partition
+	// and CoordinatorDC the DC of its leader (the coordinator) before
+	// the fault.
+	CoordinatorPartition int    `json:"coordinatorPartition"`
+	CoordinatorDC        string `json:"coordinatorDC,omitempty"`
+	// Members are the members per DC ("" = the operator's site).
+	Members []MembersIn `json:"members"`
+	// Commits is how the members commit: "auto every 5000 ms" or "sync
+	// after each poll".
+	Commits string `json:"commits"`
+	// Source is the consumer file, or "defaults".
+	Source         string    `json:"source"`
+	Settings       []Setting `json:"settings"`
+	Library        string    `json:"library"`
+	LibraryVersion string    `json:"libraryVersion,omitempty"`
+	Applied        []string  `json:"applied,omitempty"`
+	Rejected       []string  `json:"rejected,omitempty"`
+}
+
+// MembersIn is how many members of the group ran in a DC.
+type MembersIn struct {
+	DC      string `json:"dc,omitempty"`
+	Members int    `json:"members"`
 }
 
 // Setting is one producer setting and its origin.
@@ -170,6 +206,73 @@ type Observed struct {
 	UnackedPresent int64 `json:"unackedPresent"`
 	// ReadBack says how the log was read (offsets, isolation level).
 	ReadBack string `json:"readBack"`
+	// Read is what the consumer group went through (nil: no group ran).
+	Read *ReadObserved `json:"read,omitempty"`
+}
+
+// ReadObserved is what the drill's consumer group went through.
+type ReadObserved struct {
+	// RTOSeconds is the read RTO: the longest time, ending after the
+	// injection, during which a partition had acknowledged records
+	// waiting and the group made no progress on it (no record newer than
+	// those it had read); null when reading some partition resumed only
+	// after the heal.
+	RTOSeconds *float64 `json:"rtoSeconds"`
+	// ResolutionMs: the median gap between two progresses of one
+	// partition in steady state.
+	ResolutionMs float64                 `json:"resolutionMs"`
+	Partitions   []ReadPartitionObserved `json:"partitions"`
+	// Delivered counts every record handed to a member; Redelivered those
+	// handed over again after another member (or the same one, before a
+	// rebalance) had them: the at-least-once cost of the failover.
+	// RedeliveredFromCommits is the same, counted independently: at every
+	// assignment, the records read beyond the group's committed offset.
+	Delivered              int64 `json:"delivered"`
+	Redelivered            int64 `json:"redelivered"`
+	RedeliveredFromCommits int64 `json:"redeliveredFromCommits"`
+	// Skipped: acknowledged records in the log, behind the group's final
+	// position, never handed to any member. Must be 0 unless the group's
+	// offsets were lost and auto.offset.reset=latest skipped them
+	// (Resets says so).
+	Skipped     int64         `json:"skipped"`
+	SkippedList []LedgerEntry `json:"skippedList,omitempty"`
+	// Unread: acknowledged records the group had not reached when it was
+	// stopped (it did not catch up in time).
+	Unread int64 `json:"unread"`
+	// Resets names each jump of a partition past its committed offset.
+	Resets []string `json:"resets,omitempty"`
+	// Rebalances after the group was first stable, each with how long it
+	// took.
+	Rebalances []Rebalance `json:"rebalances"`
+	// MembersKilled died with their DC at the injection.
+	MembersKilled int   `json:"membersKilled"`
+	Commits       int64 `json:"commits"`
+	// End-to-end latency (send → handed to a member) of every first
+	// delivery: its 99th percentile and maximum through the drill.
+	P99EndToEndMs float64 `json:"p99EndToEndMs"`
+	MaxEndToEndMs float64 `json:"maxEndToEndMs"`
+	// Errors are the members' errors with their counts.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// ReadPartitionObserved is one partition's read availability.
+type ReadPartitionObserved struct {
+	Partition int32 `json:"partition"`
+	// LongestStallMs is the partition's longest stall ending after the
+	// injection; null when reading did not resume before the heal.
+	LongestStallMs *float64 `json:"longestStallMs"`
+	Redelivered    int64    `json:"redelivered"`
+	Skipped        int64    `json:"skipped"`
+}
+
+// Rebalance is one rebalance of the group: from the first member's
+// reaction (a revocation, a loss, an assignment of the new generation) to
+// the last member's assignment in it, in seconds since the injection.
+type Rebalance struct {
+	Generation     int32   `json:"generation"`
+	StartedSeconds float64 `json:"startedSeconds"`
+	StableSeconds  float64 `json:"stableSeconds"`
+	Members        int     `json:"members"`
 }
 
 // PartitionObservation is one partition's availability.
@@ -206,12 +309,18 @@ type Second struct {
 	Errors    int64   `json:"errors"`
 	P50Ms     float64 `json:"p50Ms"`
 	P99Ms     float64 `json:"p99Ms"`
+	// Read counts the records the consumer group read for the first time
+	// in that second (0 without a group).
+	Read int64 `json:"read,omitempty"`
 }
 
 // Goals are the team's goals the drill is judged against.
 type Goals struct {
 	RPO        int64   `json:"rpo"`
 	RTOSeconds float64 `json:"rtoSeconds"`
+	// ReadRTOSeconds is the goal for the read RTO (goals.readRTO; the
+	// RTO goal when not set); 0 when no group ran.
+	ReadRTOSeconds float64 `json:"readRtoSeconds,omitempty"`
 }
 
 // Prediction is check's prediction for the drill's scenario, restricted
@@ -236,6 +345,24 @@ type Prediction struct {
 	// Notes say what the prediction could not see (latency not measured,
 	// a broker's configs unread).
 	Notes []string `json:"notes,omitempty"`
+	// Read is the consumer group's prediction (nil: no group ran).
+	Read *ReadPrediction `json:"read,omitempty"`
+}
+
+// ReadPrediction is what check predicts for the drill's consumer group.
+type ReadPrediction struct {
+	// RTOSeconds is the predicted read RTO (null: reads stop until the
+	// DC returns) and RTOBreakdown how it adds up.
+	RTOSeconds   *float64  `json:"rtoSeconds"`
+	RTOBreakdown []RTOTerm `json:"rtoBreakdown,omitempty"`
+	// Rebalance: members are lost with the DC, so the group rebalances
+	// after their session timeout. CoordinatorMoves: the group's
+	// coordinator is lost or cut off and moves (without a rebalance:
+	// the new coordinator re-arms the members' timers when it loads the
+	// group).
+	Rebalance        bool     `json:"rebalance"`
+	CoordinatorMoves bool     `json:"coordinatorMoves"`
+	Why              []string `json:"why,omitempty"`
 }
 
 // RTOTerm is one part of a predicted RTO.

@@ -66,6 +66,9 @@ type LedgerOptions struct {
 	// Options places the in-process libraries' connections (Dial: in the
 	// producers' DC) and logs.
 	Options
+	// RunID marks the run's records (0: a random one), for a consumer
+	// group started before the producers.
+	RunID uint64
 	Topic string
 	// Producers is how many producers run (each its own client).
 	Producers int
@@ -268,10 +271,18 @@ func newLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions) 
 		}
 		l.StartOffsets[p] = off
 	}
+	l.RunID = opts.RunID
+	if l.RunID == 0 {
+		l.RunID = NewRunID()
+	}
+	return l, nil
+}
+
+// NewRunID is a random run id for a ledger.
+func NewRunID() uint64 {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	l.RunID = binary.BigEndian.Uint64(id[:])
-	return l, nil
+	return binary.BigEndian.Uint64(id[:]) | 1
 }
 
 // start begins writing the ledger with prods.
@@ -549,4 +560,13 @@ func DecodeLedgerKey(v []byte) (RecordKey, bool) {
 		return RecordKey{}, false
 	}
 	return decodeRecord(v, binary.BigEndian.Uint64(v[4:]))
+}
+
+// sentNanos is the send time (epoch nanoseconds) in a ledger record's
+// header.
+func sentNanos(v []byte) int64 {
+	if len(v) < ledgerHeader {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(v[28:]))
 }

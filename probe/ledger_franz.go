@@ -110,25 +110,11 @@ func franzMapping(name, value string, backoff *[2]time.Duration) (kgo.Opt, strin
 // openFranz starts the ledger's producers on franz-go.
 func openFranz(cluster config.Cluster, opts LedgerOptions, run *LedgerRun) (producers, LibraryInfo, error) {
 	info := LibraryInfo{Version: linkedVersion("github.com/twmb/franz-go")}
-	s, err := resolve(cluster, opts.Options)
+	base, err := franzConnection(cluster, opts.Options)
 	if err != nil {
 		return nil, info, err
 	}
-	base := []kgo.Opt{
-		kgo.SeedBrokers(cluster.Bootstrap...),
-		kgo.ClientID(clientID),
-		kgo.DefaultProduceTopic(opts.Topic),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-	}
-	if opts.Dial != nil || s.tls != nil {
-		// franz-go's default dial timeout is 10 s; the TLS handshake is
-		// done by the dialer, as franz-go's DialTLSConfig would.
-		d := &dialer{dial: s.dial, timeout: 10 * time.Second, tls: s.tls}
-		base = append(base, kgo.Dialer(d.DialContext))
-	}
-	if m := s.kgoSASL(); m != nil {
-		base = append(base, kgo.SASL(m))
-	}
+	base = append(base, kgo.DefaultProduceTopic(opts.Topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	var backoff [2]time.Duration
 	backoffSet := false
 	for _, st := range opts.Client.Settings {
@@ -166,6 +152,27 @@ func openFranz(cluster config.Cluster, opts LedgerOptions, run *LedgerRun) (prod
 		fp.clients = append(fp.clients, c)
 	}
 	return fp, info, nil
+}
+
+// franzConnection is stretch.yaml's connection as franz-go options (seed
+// brokers, the dialer of opts with TLS, SASL) and nothing else: the
+// library keeps its own defaults.
+func franzConnection(cluster config.Cluster, opts Options) ([]kgo.Opt, error) {
+	s, err := resolve(cluster, opts)
+	if err != nil {
+		return nil, err
+	}
+	base := []kgo.Opt{kgo.SeedBrokers(cluster.Bootstrap...), kgo.ClientID(clientID)}
+	if opts.Dial != nil || s.tls != nil {
+		// franz-go's default dial timeout is 10 s; the TLS handshake is
+		// done by the dialer, as franz-go's DialTLSConfig would.
+		d := &dialer{dial: s.dial, timeout: 10 * time.Second, tls: s.tls}
+		base = append(base, kgo.Dialer(d.DialContext))
+	}
+	if m := s.kgoSASL(); m != nil {
+		base = append(base, kgo.SASL(m))
+	}
+	return base, nil
 }
 
 func cmpOr(d, def time.Duration) time.Duration {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/stretchctl/stretchctl/config"
@@ -26,15 +27,19 @@ const DefaultJavaClientVersion = "4.3.1"
 // of older clients too).
 const slf4jVersion = "2.0.16"
 
-//go:embed java/LedgerProducer.java java/simplelogger.properties
+//go:embed java/LedgerProducer.java java/LedgerConsumer.java java/simplelogger.properties
 var javaSource embed.FS
 
 var javaVersionRE = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
-// javaWorkload returns the command that runs the ledger's producers on
-// kafka-clients version: the jars are fetched from Maven Central and the
-// program compiled with the machine's JDK on first use, both cached.
-func javaWorkload(ctx context.Context, version string, progress func(string, ...any)) ([]string, error) {
+// javaSources are the Java programs of the workload, compiled together.
+var javaSources = []string{"LedgerProducer.java", "LedgerConsumer.java"}
+
+// javaWorkload returns the command that runs main (LedgerProducer or
+// LedgerConsumer) on kafka-clients version: the jars are fetched from
+// Maven Central and the programs compiled with the machine's JDK on first
+// use, both cached.
+func javaWorkload(ctx context.Context, version, main string, progress func(string, ...any)) ([]string, error) {
 	if !javaVersionRE.MatchString(version) {
 		return nil, fmt.Errorf("kafka-clients version %q: want a release like %s", version, DefaultJavaClientVersion)
 	}
@@ -47,21 +52,22 @@ func javaWorkload(ctx context.Context, version string, progress func(string, ...
 	if err != nil {
 		return nil, err
 	}
-	src, err := javaSource.ReadFile("java/LedgerProducer.java")
-	if err != nil {
-		return nil, err
+	files := map[string][]byte{}
+	h := sha256.New()
+	for _, name := range append(slices.Clone(javaSources), "simplelogger.properties") {
+		b, err := javaSource.ReadFile("java/" + name)
+		if err != nil {
+			return nil, err
+		}
+		files[name] = b
+		h.Write(b)
 	}
-	props, err := javaSource.ReadFile("java/simplelogger.properties")
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(append(src, props...))
-	classes := filepath.Join(maven.CacheDir(), "ledger-java", hex.EncodeToString(sum[:6])+"-"+version)
-	if _, err := os.Stat(filepath.Join(classes, "LedgerProducer.class")); err != nil {
+	classes := filepath.Join(maven.CacheDir(), "ledger-java", hex.EncodeToString(h.Sum(nil)[:6])+"-"+version)
+	if _, err := os.Stat(filepath.Join(classes, main+".class")); err != nil {
 		if progress != nil {
 			progress("compiling the Java workload against kafka-clients %s", version)
 		}
-		if err := compileJava(ctx, src, props, libs, classes); err != nil {
+		if err := compileJava(ctx, files, libs, classes); err != nil {
 			return nil, err
 		}
 	}
@@ -71,10 +77,10 @@ func javaWorkload(ctx context.Context, version string, progress func(string, ...
 	}
 	// No JVM options: the client runs as the team's application would,
 	// with the file's settings and its own defaults.
-	return []string{java, "-cp", classes + string(os.PathListSeparator) + filepath.Join(libs, "*"), "LedgerProducer"}, nil
+	return []string{java, "-cp", classes + string(os.PathListSeparator) + filepath.Join(libs, "*"), main}, nil
 }
 
-func compileJava(ctx context.Context, src, props []byte, libs, classes string) error {
+func compileJava(ctx context.Context, files map[string][]byte, libs, classes string) error {
 	javac, err := maven.Javac()
 	if err != nil {
 		return err
@@ -87,20 +93,24 @@ func compileJava(ctx context.Context, src, props []byte, libs, classes string) e
 		return err
 	}
 	defer os.RemoveAll(work)
-	file := filepath.Join(work, "LedgerProducer.java")
-	if err := os.WriteFile(file, src, 0o644); err != nil {
-		return err
+	args := []string{"--release", "11", "-nowarn", "-cp", filepath.Join(libs, "*"), "-d", work}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(work, name), b, 0o644); err != nil {
+			return err
+		}
+		if strings.HasSuffix(name, ".java") {
+			args = append(args, filepath.Join(work, name))
+		}
 	}
-	if err := os.WriteFile(filepath.Join(work, "simplelogger.properties"), props, 0o644); err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, javac, "--release", "11", "-nowarn", "-cp", filepath.Join(libs, "*"), "-d", work, file)
+	cmd := exec.CommandContext(ctx, javac, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("compile the Java workload: %w\n%s", err, maven.Tail(out.String(), 20))
 	}
-	_ = os.Remove(file)
+	for _, name := range javaSources {
+		_ = os.Remove(filepath.Join(work, name))
+	}
 	_ = os.RemoveAll(classes)
 	if err := os.MkdirAll(filepath.Dir(classes), 0o755); err != nil {
 		return err
@@ -114,7 +124,7 @@ func openJava(ctx context.Context, cluster config.Cluster, opts LedgerOptions, r
 	if version == "" {
 		version = DefaultJavaClientVersion
 	}
-	argv, err := javaWorkload(ctx, version, opts.Progress)
+	argv, err := javaWorkload(ctx, version, "LedgerProducer", opts.Progress)
 	if err != nil {
 		return nil, LibraryInfo{}, err
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -325,7 +326,7 @@ func measures(r *drill.Result) []measure {
 	if n, ok := writeUnavailable(o); ok {
 		unavail = partitions(n)
 	}
-	return []measure{
+	out := []measure{
 		{
 			what: "RTO", observed: observedRTO(r),
 			predicted: pred(func(p *drill.Prediction) string {
@@ -353,12 +354,121 @@ func measures(r *drill.Result) []measure {
 			predicted: pred(func(p *drill.Prediction) string { return partitions(p.WriteUnavailable) }),
 			goal:      none,
 		},
-		{
-			what: "goals met", observed: yesNo(r.GoalsMet),
-			predicted: pred(func(p *drill.Prediction) string { return yesNo(p.GoalsMet) }),
-			goal:      none,
-		},
 	}
+	if r.Workload.Consumers != nil {
+		out = append(out, readMeasures(r, pred)...)
+	}
+	return append(out, measure{
+		what: "goals met", observed: yesNo(r.GoalsMet),
+		predicted: pred(func(p *drill.Prediction) string { return yesNo(p.GoalsMet) }),
+		goal:      none,
+	})
+}
+
+// readMeasures are the consumer group's rows: read RTO, rebalances,
+// records read again, skipped and unread.
+func readMeasures(r *drill.Result, pred func(func(*drill.Prediction) string) string) []measure {
+	none := "–"
+	o := r.Observed.Read
+	obs := func(f func(*drill.ReadObserved) string) string {
+		if o == nil {
+			return none
+		}
+		return f(o)
+	}
+	readPred := func(f func(*drill.ReadPrediction) string) string {
+		return pred(func(p *drill.Prediction) string {
+			if p.Read == nil {
+				return none
+			}
+			return f(p.Read)
+		})
+	}
+	var rtoMet, skipMet *bool
+	if o != nil {
+		rtoMet = new(o.RTOSeconds != nil && *o.RTOSeconds <= r.Goals.ReadRTOSeconds)
+		skipMet = new(o.Skipped == 0)
+	}
+	return []measure{
+		{
+			what: "read RTO",
+			observed: obs(func(o *drill.ReadObserved) string {
+				if o.RTOSeconds == nil {
+					return "unbounded"
+				}
+				return seconds(*o.RTOSeconds)
+			}),
+			predicted: readPred(func(p *drill.ReadPrediction) string {
+				if p.RTOSeconds == nil {
+					return "unbounded"
+				}
+				return "≈ " + seconds(*p.RTOSeconds)
+			}),
+			goal: "≤ " + seconds(r.Goals.ReadRTOSeconds), met: rtoMet,
+		},
+		{
+			what:     "group rebalances",
+			observed: obs(func(o *drill.ReadObserved) string { return strconv.Itoa(len(o.Rebalances)) }),
+			predicted: readPred(func(p *drill.ReadPrediction) string {
+				if p.Rebalance {
+					return "yes"
+				}
+				return "none"
+			}),
+			goal: none,
+		},
+		{
+			what: "records read again",
+			observed: obs(func(o *drill.ReadObserved) string {
+				return fmt.Sprintf("%d (%d from commits)", o.Redelivered, o.RedeliveredFromCommits)
+			}),
+			predicted: none, goal: none,
+		},
+		{what: "records skipped", observed: obs(func(o *drill.ReadObserved) string { return strconv.FormatInt(o.Skipped, 10) }), predicted: "none", goal: "0", met: skipMet},
+	}
+}
+
+// consumerLines describe the drill's consumer group and what it went
+// through, one fact per line.
+func consumerLines(r *drill.Result) []string {
+	c := r.Workload.Consumers
+	if c == nil {
+		return nil
+	}
+	var out []string
+	var where []string
+	for _, m := range c.Members {
+		where = append(where, fmt.Sprintf("%d in %s", m.Members, cmp.Or(m.DC, "the operator's site")))
+	}
+	lib := strings.TrimSpace(c.Library + " " + c.LibraryVersion)
+	out = append(out, fmt.Sprintf("group %s · members %s · on %s · commits %s", c.Group, strings.Join(where, ", "), lib, c.Commits))
+	coord := fmt.Sprintf("coordinator: %s partition %d", "__consumer_offsets", c.CoordinatorPartition)
+	if c.CoordinatorDC != "" {
+		coord += " led in " + c.CoordinatorDC
+	}
+	if c.StandsFor != "" {
+		coord += fmt.Sprintf(" (the partition of the file's group.id %s, which the drill does not join)", c.StandsFor)
+	}
+	out = append(out, coord, "settings from "+c.Source)
+	for _, s := range c.Rejected {
+		out = append(out, "not applied: "+s)
+	}
+	o := r.Observed.Read
+	if o == nil {
+		return out
+	}
+	out = append(out, fmt.Sprintf("delivered %d · read again %d (from the committed offsets: %d) · skipped %d · unread at the end %d · commits %d · members killed with the DC %d",
+		o.Delivered, o.Redelivered, o.RedeliveredFromCommits, o.Skipped, o.Unread, o.Commits, o.MembersKilled))
+	out = append(out, fmt.Sprintf("end-to-end latency p99 %s · max %s", millis(o.P99EndToEndMs), millis(o.MaxEndToEndMs)))
+	for _, rb := range o.Rebalances {
+		out = append(out, fmt.Sprintf("rebalance to generation %d: %+.1fs → %+.1fs after the injection (%.1fs), %d members",
+			rb.Generation, rb.StartedSeconds, rb.StableSeconds, rb.StableSeconds-rb.StartedSeconds, rb.Members))
+	}
+	out = append(out, o.Resets...)
+	for _, e := range o.Errors {
+		out = append(out, "member error "+e)
+	}
+	return out
 }
 
 // rtoTerms are the predicted RTO's terms: name, seconds, note.
@@ -371,6 +481,14 @@ func rtoTerms(p *drill.Prediction) [][3]string {
 		out = append(out, [3]string{t.Name, strconv.FormatFloat(t.Seconds, 'f', 3, 64), t.Note})
 	}
 	return out
+}
+
+// readTerms are the predicted read RTO's terms, like rtoTerms.
+func readTerms(p *drill.Prediction) [][3]string {
+	if p == nil || p.Read == nil {
+		return nil
+	}
+	return rtoTerms(&drill.Prediction{RTOBreakdown: p.Read.RTOBreakdown})
 }
 
 // countsLineDrill is "sent 60000 · acked 58000 · failed 2000".
@@ -468,6 +586,12 @@ func renderDrillText(r *drill.Result, o Options) []byte {
 	for _, s := range r.Workload.Rejected {
 		fmt.Fprintf(&b, "  not applied: %s\n", singleLine(s))
 	}
+	if lines := consumerLines(r); len(lines) > 0 {
+		b.WriteString("\n" + st.bold("Consumer group") + "\n")
+		for _, l := range lines {
+			fmt.Fprintf(&b, "  %s\n", singleLine(l))
+		}
+	}
 
 	phases := "Phases"
 	if !r.Phases.Started.IsZero() {
@@ -523,6 +647,17 @@ func renderDrillText(r *drill.Result, o Options) []byte {
 			rows = append(rows, row{cells: []string{"  " + t[0], t[1], t[2]}})
 		}
 		writeTable(&b, rows)
+	}
+	if terms := readTerms(r.Predicted); len(terms) > 0 {
+		b.WriteString("  predicted read RTO of the group:\n")
+		rows = nil
+		for _, t := range terms {
+			rows = append(rows, row{cells: []string{"  " + t[0], t[1], t[2]}})
+		}
+		writeTable(&b, rows)
+		for _, w := range r.Predicted.Read.Why {
+			fmt.Fprintf(&b, "    - %s\n", singleLine(w))
+		}
 	}
 
 	if shown, more := shownLost(r.Observed, maxLostShown); len(shown) > 0 || more > 0 {
@@ -658,6 +793,13 @@ func renderDrillMarkdown(r *drill.Result, o Options) []byte {
 		}
 		b.WriteString("\n</details>\n\n")
 	}
+	if terms := readTerms(r.Predicted); len(terms) > 0 {
+		b.WriteString("<details>\n<summary>Predicted read RTO of the group</summary>\n\n| term | seconds | why |\n|:--|--:|:--|\n")
+		for _, t := range terms {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdText(t[0]), mdText(t[1]), mdText(t[2]))
+		}
+		b.WriteString("\n</details>\n\n")
+	}
 
 	b.WriteString("### Workload\n\n")
 	fmt.Fprintf(&b, "%s", mdText(workloadLine(r.Workload)))
@@ -679,6 +821,13 @@ func renderDrillMarkdown(r *drill.Result, o Options) []byte {
 		fmt.Fprintf(&b, "- not applied: %s\n", mdText(s))
 	}
 	if len(r.Workload.Rejected) > 0 {
+		b.WriteString("\n")
+	}
+	if lines := consumerLines(r); len(lines) > 0 {
+		b.WriteString("### Consumer group\n\n")
+		for _, l := range lines {
+			fmt.Fprintf(&b, "- %s\n", mdText(l))
+		}
 		b.WriteString("\n")
 	}
 

@@ -26,6 +26,7 @@ const (
 	chartSuccess = 0x1f77b4
 	chartError   = 0xd62728
 	chartISR     = 0x2ca02c
+	chartRead    = 0x9467bd
 	chartFirst   = 0xff7f0e
 	chartP50     = 0x595959
 	chartP99     = 0x9467bd
@@ -179,11 +180,17 @@ func newChartPanel(title, ylabel string) chartPanel {
 func throughputPanel(r *drill.Result, m chartMarks, xmax float64) (chartPanel, error) {
 	tl := r.Timeline
 	ymax := 1.0
+	reads := false
 	for _, s := range tl {
-		ymax = max(ymax, float64(s.Successes), float64(s.Errors))
+		ymax = max(ymax, float64(s.Successes), float64(s.Errors), float64(s.Read))
+		reads = reads || s.Read > 0
 	}
 	ymax *= 1.05
-	cp := newChartPanel("Writes per second", "records/s")
+	title := "Writes per second"
+	if reads {
+		title = "Writes and reads per second"
+	}
+	cp := newChartPanel(title, "records/s")
 	p := cp.plot
 	if m.hasInjected {
 		band, err := faultBand(m, xmax, 0, ymax)
@@ -204,6 +211,15 @@ func throughputPanel(r *drill.Result, m chartMarks, xmax float64) (chartPanel, e
 	p.Add(ok, bad)
 	cp.legend.Add("successes/s", ok)
 	cp.legend.Add("errors/s", bad)
+	if reads {
+		rd, err := stepSeries(tl, func(s drill.Second) float64 { return float64(s.Read) }, chartRead)
+		if err != nil {
+			return cp, err
+		}
+		rd.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+		p.Add(rd)
+		cp.legend.Add("read by the group/s", rd)
+	}
 	if m.hasF {
 		l, err := vline(m.first, 0, ymax, chartFirst, vg.Points(2), vg.Points(2))
 		if err != nil {
@@ -420,6 +436,7 @@ type htmlView struct {
 	Settings                           []drill.Setting
 	VersionNote                        string
 	Rejected                           []string
+	Consumers                          []string
 	PhaseRows                          []phase
 	LostHeader                         []string
 	Lost                               [][]string
@@ -460,6 +477,7 @@ func renderDrillHTML(r *drill.Result, o Options) ([]byte, error) {
 		Settings:     r.Workload.Settings,
 		VersionNote:  r.Workload.VersionNote,
 		Rejected:     r.Workload.Rejected,
+		Consumers:    consumerLines(r),
 		PhaseRows:    drillPhases(r),
 		LostHeader:   lostHeader(),
 		LostCount:    r.Observed.AckedLost,
@@ -594,6 +612,8 @@ figcaption { color: #656d76; font-size: .9rem; }
 {{end}}</table>
 {{end}}{{with .VersionNote}}<p>Version: {{.}}</p>
 {{end}}{{if .Rejected}}<ul>{{range .Rejected}}<li>not applied: {{.}}</li>{{end}}</ul>
+{{end}}{{if .Consumers}}<h3>Consumer group</h3>
+<ul>{{range .Consumers}}<li>{{.}}</li>{{end}}</ul>
 {{end}}</section>
 <section>
 <h2>Phases</h2>

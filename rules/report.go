@@ -138,6 +138,24 @@ type Scenario struct {
 	// Why lists, in plain words, what decides the outcome.
 	Why    []string      `json:"why,omitempty"`
 	Topics []TopicImpact `json:"topics,omitempty"`
+	// Groups are the consumer groups of the client files that stop
+	// reading in the scenario, each with how long (even when the
+	// producers' RTO is longer).
+	Groups []GroupImpact `json:"groups,omitempty"`
+}
+
+// GroupImpact is how long a consumer group of a client file stops in a
+// scenario, and why.
+type GroupImpact struct {
+	File string `json:"file"`
+	// Seconds the group stops: its coordinator's move, its lost members'
+	// session expiry.
+	Seconds float64 `json:"seconds"`
+	// CoordinatorMoves: the group's coordinator is lost or cut off.
+	// MembersLost: some of its members are in the DC.
+	CoordinatorMoves bool   `json:"coordinatorMoves"`
+	MembersLost      bool   `json:"membersLost"`
+	Note             string `json:"note"`
 }
 
 // Verdicts of a report.

@@ -341,13 +341,18 @@ func (m *model) scenario(x int, kind ScenarioKind, prods []producer) Scenario {
 		v := round(worst.seconds)
 		s.PredictedRTOSeconds, s.RTOBreakdown = &v, tm.terms(worst)
 		for _, c := range m.consumers() {
-			if g, note := m.groupTerm(c, sd, tm); g > v {
-				v = round(g)
-				s.RTOBreakdown = append(s.RTOBreakdown, RTOTerm{Name: "consumer group", Seconds: v, Note: note})
+			if gi := m.groupTerm(c, sd, tm); gi.Seconds > v {
+				v = round(gi.Seconds)
+				s.RTOBreakdown = append(s.RTOBreakdown, RTOTerm{Name: "consumer group", Seconds: v, Note: gi.Note})
 			}
 		}
 	} else if worst.why != "" {
 		s.Why = append(s.Why, worst.why)
+	}
+	for _, c := range m.consumers() {
+		if gi := m.groupTerm(c, sd, tm); gi.Seconds > 0 {
+			s.Groups = append(s.Groups, gi)
+		}
 	}
 	rtoOK := s.PredictedRTOSeconds != nil && *s.PredictedRTOSeconds <= m.goals.RTO.Seconds()
 	rpoOK := m.goals.RPO > 0 || s.AckedLossPossible == 0
@@ -650,7 +655,7 @@ func round(s float64) float64 { return math.Round(s*1000) / 1000 }
 // onGroupLoaded), so members elsewhere keep their assignment —, and the
 // session expiry of members that were in the DC. A group entirely
 // elsewhere is not charged.
-func (m *model) groupTerm(c topology.ClientConfig, s sides, t timing) (float64, string) {
+func (m *model) groupTerm(c topology.ClientConfig, s sides, t timing) GroupImpact {
 	session := settingSeconds(c.Consumer, "session.timeout.ms", 45)
 	hb := settingSeconds(c.Consumer, "heartbeat.interval.ms", 3)
 	if strings.EqualFold(c.Consumer["group.protocol"].Value, "consumer") {
@@ -668,39 +673,28 @@ func (m *model) groupTerm(c topology.ClientConfig, s sides, t timing) (float64, 
 	if lostCoord {
 		move = t.fence + t.elect
 	}
+	gi := GroupImpact{File: c.File, CoordinatorMoves: lostCoord, MembersLost: lostMembers}
 	switch {
 	case lostMembers:
-		return move + session + hb, fmt.Sprintf("%s: members in %s are replaced after the session timeout %gs + heartbeat %gs", c.File, m.dcs[s.x], session, hb)
+		gi.Seconds, gi.Note = round(move+session+hb), fmt.Sprintf("%s: members in %s are replaced after the session timeout %gs + heartbeat %gs", c.File, m.dcs[s.x], session, hb)
 	case lostCoord:
-		return move, fmt.Sprintf("%s: the group's coordinator moves; members keep their assignment", c.File)
+		gi.Seconds, gi.Note = round(move), fmt.Sprintf("%s: the group's coordinator moves; members keep their assignment", c.File)
 	}
-	return 0, ""
+	return gi
 }
 
 // coordinatorDC is the DC of the leader of the __consumer_offsets
-// partition of groupID: Utils.abs(groupId.hashCode()) %
-// offsets.topic.num.partitions (GroupMetadataManager.partitionFor); -1
-// when the group or the topic is unknown.
+// partition of groupID (topology.GroupPartition); -1 when the group or
+// the topic is unknown.
 func (m *model) coordinatorDC(groupID string) int {
 	if groupID == "" {
 		return -1
 	}
 	for _, t := range m.topics {
-		if t.t.Name != "__consumer_offsets" || len(t.parts) == 0 {
+		if t.t.Name != topology.OffsetsTopic || len(t.parts) == 0 {
 			continue
 		}
-		var h int32
-		for _, r := range groupID {
-			// Java String.hashCode over UTF-16 code units.
-			if r >= 0x10000 {
-				r -= 0x10000
-				h = 31*h + (0xd800 + (r >> 10))
-				h = 31*h + (0xdc00 + (r & 0x3ff))
-				continue
-			}
-			h = 31*h + r
-		}
-		p := int(h&0x7fffffff) % len(t.parts)
+		p := topology.GroupPartition(groupID, len(t.parts))
 		for i := range t.parts {
 			if int(t.parts[i].id) == p {
 				return t.parts[i].leaderDC

@@ -10,6 +10,8 @@
 //	START n topic        create n producers with those settings
 //	SEND p idx partition hex   producer p sends record idx (value in hex)
 //	CLOSE waitMs         close every producer, waiting up to waitMs for answers
+//	GROUP n topic group first   (consumer worker) start n group members,
+//	                     numbered from first, reading topic in group
 //
 // From the worker, on its standard output:
 //
@@ -20,6 +22,16 @@
 //	F idx micros error   record idx failed
 //	CLOSED               every producer closed
 //	FATAL message        the worker cannot go on
+//
+// and from a consumer worker:
+//
+//	D member partition offset micros header   a record handed to a member
+//	                     (header: the first bytes of its value, in hex; "-"
+//	                     for an empty value)
+//	C member partition offset micros   an offset commit the broker accepted
+//	G member event generation micros partitions   assigned, revoked or
+//	                     lost partitions (comma-separated, "-" for none)
+//	E member micros error   an error the member's library reported
 //
 // It holds the encoding only: no I/O, no processes, no Kafka.
 package ledgerwire
@@ -46,7 +58,16 @@ const (
 	Failed   Kind = "F"
 	Closed   Kind = "CLOSED"
 	Fatal    Kind = "FATAL"
+
+	Delivered   Kind = "D"
+	Committed   Kind = "C"
+	GroupChange Kind = "G"
+	MemberError Kind = "E"
 )
+
+// maxHeader bounds the record header a consumer worker sends (the ledger's
+// header is 36 bytes).
+const maxHeader = 64
 
 // Escape percent-encodes free text for one field.
 func Escape(s string) string { return url.QueryEscape(s) }
@@ -79,15 +100,22 @@ func AppendSend(b []byte, producer, idx int, partition int32, value []byte) []by
 	return append(b, '\n')
 }
 
+// Group is the GROUP line of a consumer worker.
+func Group(n int, topic, group string, first int) string {
+	return fmt.Sprintf("GROUP %d %s %s %d\n", n, Escape(topic), Escape(group), first)
+}
+
 // Close is the CLOSE line.
 func Close(wait time.Duration) string { return fmt.Sprintf("CLOSE %d\n", wait.Milliseconds()) }
 
 // Command is a parsed line to the worker (for workers written in Go).
 type Command struct {
-	Verb       string // CONFIG, START, SEND, CLOSE
+	Verb       string // CONFIG, START, SEND, CLOSE, GROUP
 	Key, Value string // CONFIG
-	N          int    // START: producers; SEND: producer
-	Topic      string // START
+	N          int    // START: producers; SEND: producer; GROUP: members
+	Topic      string // START, GROUP
+	Group      string // GROUP
+	First      int    // GROUP
 	Index      int    // SEND
 	Partition  int32  // SEND
 	Record     []byte // SEND
@@ -123,6 +151,13 @@ func ParseCommand(line string) (Command, error) {
 			return bad()
 		}
 		c.N, c.Index, c.Partition, c.Record = p, idx, int32(part), v
+	case c.Verb == "GROUP" && len(f) == 5:
+		n, err1 := strconv.Atoi(f[1])
+		first, err2 := strconv.Atoi(f[4])
+		if err1 != nil || err2 != nil || n < 1 || first < 0 {
+			return bad()
+		}
+		c.N, c.Topic, c.Group, c.First = n, Unescape(f[2]), Unescape(f[3]), first
 	case c.Verb == "CLOSE" && len(f) == 2:
 		ms, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil || ms < 0 {
@@ -144,6 +179,15 @@ type Answer struct {
 	Index         int
 	Offset        int64
 	At            time.Time
+
+	// Consumer answers: the member, the partition (D, C), the header of
+	// the record's value (D), the event and its generation and
+	// partitions (G; the event in Text).
+	Member     int
+	Partition  int32
+	Header     []byte
+	Generation int32
+	Partitions []int32
 }
 
 // Micros is t as epoch microseconds.
@@ -181,6 +225,51 @@ func ParseAnswer(line string) (Answer, error) {
 			return bad()
 		}
 		a.Index, a.At, a.Text = idx, time.UnixMicro(us), Unescape(f[3])
+	case (a.Kind == Delivered && len(f) == 6) || (a.Kind == Committed && len(f) == 5):
+		m, err1 := strconv.Atoi(f[1])
+		p, err2 := strconv.ParseInt(f[2], 10, 32)
+		off, err3 := strconv.ParseInt(f[3], 10, 64)
+		us, err4 := strconv.ParseInt(f[4], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || err4 != nil || m < 0 || p < 0 || off < 0 {
+			return bad()
+		}
+		a.Member, a.Partition, a.Offset, a.At = m, int32(p), off, time.UnixMicro(us)
+		if a.Kind == Delivered && f[5] != "-" {
+			h, err := hex.DecodeString(f[5])
+			if err != nil || len(h) > maxHeader {
+				return bad()
+			}
+			a.Header = h
+		}
+	case a.Kind == GroupChange && len(f) == 6:
+		m, err1 := strconv.Atoi(f[1])
+		gen, err2 := strconv.ParseInt(f[3], 10, 32)
+		us, err3 := strconv.ParseInt(f[4], 10, 64)
+		if err1 != nil || err2 != nil || err3 != nil || m < 0 {
+			return bad()
+		}
+		switch f[2] {
+		case "assigned", "revoked", "lost":
+		default:
+			return bad()
+		}
+		a.Member, a.Text, a.Generation, a.At = m, f[2], int32(gen), time.UnixMicro(us)
+		if f[5] != "-" {
+			for _, s := range strings.Split(f[5], ",") {
+				p, err := strconv.ParseInt(s, 10, 32)
+				if err != nil || p < 0 {
+					return bad()
+				}
+				a.Partitions = append(a.Partitions, int32(p))
+			}
+		}
+	case a.Kind == MemberError && len(f) == 4:
+		m, err1 := strconv.Atoi(f[1])
+		us, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil || m < 0 {
+			return bad()
+		}
+		a.Member, a.At, a.Text = m, time.UnixMicro(us), Unescape(f[3])
 	case a.Kind == Fatal && len(f) == 2:
 		a.Text = Unescape(f[1])
 	default:
@@ -197,6 +286,33 @@ func AckLine(idx int, offset int64, at time.Time) string {
 // FailLine is the F line of a failed record.
 func FailLine(idx int, at time.Time, err string) string {
 	return fmt.Sprintf("F %d %d %s\n", idx, Micros(at), Escape(err))
+}
+
+// DeliveredLine is the D line of a record handed to a member.
+func DeliveredLine(member int, partition int32, offset int64, at time.Time, header []byte) string {
+	h := "-"
+	if len(header) > 0 {
+		h = hex.EncodeToString(header[:min(len(header), maxHeader)])
+	}
+	return fmt.Sprintf("D %d %d %d %d %s\n", member, partition, offset, Micros(at), h)
+}
+
+// CommittedLine is the C line of a commit.
+func CommittedLine(member int, partition int32, offset int64, at time.Time) string {
+	return fmt.Sprintf("C %d %d %d %d\n", member, partition, offset, Micros(at))
+}
+
+// GroupLine is the G line of an assignment change.
+func GroupLine(member int, event string, generation int32, at time.Time, partitions []int32) string {
+	ps := "-"
+	if len(partitions) > 0 {
+		s := make([]string, len(partitions))
+		for i, p := range partitions {
+			s[i] = strconv.Itoa(int(p))
+		}
+		ps = strings.Join(s, ",")
+	}
+	return fmt.Sprintf("G %d %s %d %d %s\n", member, event, generation, Micros(at), ps)
 }
 
 // VersionLine is the VERSION line.
