@@ -29,7 +29,7 @@ lint:
 # Every test, the integration tests against the real lab included. -p 1:
 # packages that start a lab must not compete for the CPU (latency checks).
 test: deps lint
-	$(GO) test -p 1 -count=1 -timeout 25m $(PKGS)
+	$(GO) test -p 1 -count=1 -timeout 40m $(PKGS)
 
 # generate rewrites, with the controller-gen that scripts/envtest.sh
 # builds, the DeepCopy methods of the CRD-safe config types and of the

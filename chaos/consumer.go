@@ -215,7 +215,7 @@ func predictRead(in *advise.Inputs, f drill.Fault, write *drill.Prediction, c *c
 				continue
 			}
 			for _, g := range s.Groups {
-				rp.Rebalance = rp.Rebalance || g.MembersLost
+				rp.Rebalance = rp.Rebalance || g.Rebalance
 				rp.CoordinatorMoves = rp.CoordinatorMoves || g.CoordinatorMoves
 				if groupTerm == nil || g.Seconds > groupTerm.Seconds {
 					groupTerm = &drill.RTOTerm{Name: "consumer group", Seconds: g.Seconds, Note: g.Note}
@@ -253,7 +253,16 @@ func predictRead(in *advise.Inputs, f drill.Fault, write *drill.Prediction, c *c
 		}
 	}
 	if shrink {
-		rp.Why = append(rp.Why, "the high watermark waits for the ISR to shrink: consumers read nothing newer meanwhile")
+		rp.Why = append(rp.Why, "the high watermark waits for the ISR to shrink: consumers read nothing newer, but nothing new is acknowledged either")
+	}
+	// At best, the group reads every acknowledged record as it comes: the
+	// lost members' sessions are the only certain stop. At worst, records
+	// a crashed leader had sent were lost in flight and are read from the
+	// new leader after the failover, and a fetch from a silent leader
+	// ends only by the consumer's own timeout.
+	lo := 0.0
+	if groupTerm != nil && rp.Rebalance {
+		lo = groupTerm.Seconds
 	}
 	if groupTerm != nil && groupTerm.Seconds > read {
 		rp.RTOBreakdown = append(rp.RTOBreakdown, *groupTerm)
@@ -262,8 +271,14 @@ func predictRead(in *advise.Inputs, f drill.Fault, write *drill.Prediction, c *c
 	if groupTerm != nil {
 		rp.Why = append(rp.Why, groupTerm.Note)
 	}
-	v := round3(read)
-	rp.RTOSeconds = &v
+	if rp.CoordinatorMoves && !rp.Rebalance {
+		rp.Why = append(rp.Why, "while the coordinator moves the members cannot commit, but they keep fetching: the new coordinator loads the group and re-arms their sessions (GroupMetadataManager.onGroupLoaded)")
+	}
+	hi, best := round3(read), round3(min(lo, read))
+	rp.RTOSeconds = &hi
+	if best < hi {
+		rp.MinRTOSeconds = &best
+	}
 	return rp
 }
 
@@ -378,6 +393,10 @@ func compareReads(res *drill.Result, add func(what, pred, obs string, agree bool
 			obs = fmt.Sprintf("resumed after %.1fs", *o.RTOSeconds)
 		}
 		add("reads", pred, obs, false)
+	case p.MinRTOSeconds != nil:
+		lo, hi, obs := *p.MinRTOSeconds, *p.RTOSeconds, *o.RTOSeconds
+		tol := rtoTolerance(obs)
+		add("read RTO", fmt.Sprintf("%.1f–%.1fs", lo, hi), fmt.Sprintf("%.3fs (tolerance ±%.1fs)", obs, tol), obs >= lo-tol && obs <= hi+tol)
 	default:
 		pred, obs := *p.RTOSeconds, *o.RTOSeconds
 		tol := rtoTolerance(obs)

@@ -188,6 +188,7 @@ func ObserveReads(l *probe.Ledger, cl *probe.ConsumerLedger, found map[probe.Rec
 		obs.MaxEndToEndMs = float64(e2e.Max()) / 1000
 	}
 	obs.Commits = int64(len(cl.Commits))
+	obs.CommitPauseSeconds = commitPause(cl, shift, inj).Seconds()
 	obs.Rebalances, obs.MembersKilled = rebalances(cl, shift, inj)
 	for _, msg := range slices.Sorted(maps.Keys(cl.Errors)) {
 		obs.Errors = append(obs.Errors, fmt.Sprintf("×%d %s", cl.Errors[msg], msg))
@@ -280,4 +281,24 @@ func rebalances(cl *probe.ConsumerLedger, shift, inj time.Duration) ([]drill.Reb
 		prev = stable[g]
 	}
 	return out, killed
+}
+
+// commitPause is the longest time between two commits the broker
+// accepted (from any member) that ends after the injection, the end of
+// the drill's reading counting as one.
+func commitPause(cl *probe.ConsumerLedger, shift, inj time.Duration) time.Duration {
+	ts := make([]time.Duration, 0, len(cl.Commits)+1)
+	for _, c := range cl.Commits {
+		if !cl.AfterClosing(c.At) {
+			ts = append(ts, c.At+shift)
+		}
+	}
+	slices.Sort(ts)
+	var longest time.Duration
+	for i := 1; i < len(ts); i++ {
+		if ts[i] > inj {
+			longest = max(longest, ts[i]-ts[i-1])
+		}
+	}
+	return longest
 }

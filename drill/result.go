@@ -247,6 +247,10 @@ type ReadObserved struct {
 	// MembersKilled died with their DC at the injection.
 	MembersKilled int   `json:"membersKilled"`
 	Commits       int64 `json:"commits"`
+	// CommitPauseSeconds is the longest time, ending after the injection,
+	// without a commit the broker accepted (from any member): what a
+	// coordinator's move costs the group.
+	CommitPauseSeconds float64 `json:"commitPauseSeconds"`
 	// End-to-end latency (send → handed to a member) of every first
 	// delivery: its 99th percentile and maximum through the drill.
 	P99EndToEndMs float64 `json:"p99EndToEndMs"`
@@ -351,10 +355,16 @@ type Prediction struct {
 
 // ReadPrediction is what check predicts for the drill's consumer group.
 type ReadPrediction struct {
-	// RTOSeconds is the predicted read RTO (null: reads stop until the
-	// DC returns) and RTOBreakdown how it adds up.
-	RTOSeconds   *float64  `json:"rtoSeconds"`
-	RTOBreakdown []RTOTerm `json:"rtoBreakdown,omitempty"`
+	// RTOSeconds is the predicted read RTO at worst (null: reads stop
+	// until the DC returns) and RTOBreakdown how it adds up;
+	// MinRTOSeconds the read RTO at best. They differ when the worst
+	// depends on what was in flight: records a crashed leader had sent
+	// but the consumer had not received are read again from the new
+	// leader after the failover, and a consumer reads only what the
+	// producers managed to write.
+	RTOSeconds    *float64  `json:"rtoSeconds"`
+	MinRTOSeconds *float64  `json:"minRtoSeconds,omitempty"`
+	RTOBreakdown  []RTOTerm `json:"rtoBreakdown,omitempty"`
 	// Rebalance: members are lost with the DC, so the group rebalances
 	// after their session timeout. CoordinatorMoves: the group's
 	// coordinator is lost or cut off and moves (without a rebalance:

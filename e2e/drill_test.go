@@ -17,11 +17,14 @@ import (
 
 	"github.com/IBM/sarama"
 
+	"github.com/stretchctl/stretchctl/advise"
 	"github.com/stretchctl/stretchctl/chaos"
+	"github.com/stretchctl/stretchctl/config"
 	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/lab"
 	"github.com/stretchctl/stretchctl/probe"
 	"github.com/stretchctl/stretchctl/rules"
+	"github.com/stretchctl/stretchctl/topology"
 )
 
 // drillArgs are the settings every drill test shares: a short steady
@@ -416,6 +419,54 @@ func TestDrillOn3DCLab(t *testing.T) {
 		}
 	})
 
+	// The read side: a consumer group through the fault. Its group id is
+	// chosen so that its coordinator is (or is not) in the DC killed.
+	t.Run("consumer group: members die with their DC, the group rebalances", func(t *testing.T) {
+		electPreferred(t, st)
+		consumerFile := filepath.Join(t.TempDir(), "consumer.properties")
+		writeFile(t, consumerFile, "group.id="+groupLedIn(t, l, "dc-a")+"\nsession.timeout.ms=10000\nheartbeat.interval.ms=1000\n")
+		res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, "--topic", "ledger-111", "--fault", "crash", "--dc", "dc-c",
+			"--duration", "20s", "--latency-matrix", matrix, "--consumers", "4", "--consumer-dc", "dc-a,dc-c", "--consumer-library", "franz-go",
+			"--consumer-file", consumerFile))
+		rd, w := requireReads(t, res, code, errOut, "dc-a")
+		if rd.MembersKilled != 2 || len(rd.Rebalances) == 0 {
+			t.Errorf("%d members killed, rebalances %+v: want the 2 members in dc-c dead and the group rebalanced after their session", rd.MembersKilled, rd.Rebalances)
+		}
+		// Their partitions go to the members in dc-a, which start at the
+		// committed offsets: what the dead read since is read again.
+		if rd.Redelivered != rd.RedeliveredFromCommits {
+			t.Errorf("read again %d, but %d counted from the committed offsets: want the same", rd.Redelivered, rd.RedeliveredFromCommits)
+		}
+		if p := res.Predicted.Read; p == nil || !p.Rebalance || p.CoordinatorMoves {
+			t.Errorf("read prediction %+v: want a rebalance (members lost), the coordinator staying in dc-a", p)
+		}
+		t.Logf("group %s: read RTO %s, read again %d, rebalances %+v, %s", w.Group, rtoText(rd.RTOSeconds), rd.Redelivered, rd.Rebalances, w.LibraryVersion)
+		requireHealedLab(t, bin, l)
+	})
+	t.Run("consumer group: the coordinator's DC dies, commits pause, no rebalance", func(t *testing.T) {
+		electPreferred(t, st)
+		consumerFile := filepath.Join(t.TempDir(), "consumer.properties")
+		writeFile(t, consumerFile, "group.id="+groupLedIn(t, l, "dc-b")+"\nsession.timeout.ms=10000\nheartbeat.interval.ms=1000\n")
+		res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, "--topic", "ledger-111", "--fault", "crash", "--dc", "dc-b",
+			"--duration", "20s", "--latency-matrix", matrix, "--consumers", "2", "--consumer-dc", "dc-a,dc-c", "--consumer-file", consumerFile))
+		rd, _ := requireReads(t, res, code, errOut, "dc-b")
+		// The new coordinator loads the group and re-arms every member's
+		// session: nobody is expired, nothing moves, nothing is read twice.
+		if len(rd.Rebalances) != 0 || rd.MembersKilled != 0 || rd.Redelivered != 0 {
+			t.Errorf("rebalances %+v, %d killed, %d read again: want none of them", rd.Rebalances, rd.MembersKilled, rd.Redelivered)
+		}
+		// The pause is the group's: no commit until the new coordinator
+		// (elected after dc-b's broker is fenced, 9 s) loads the group;
+		// the members keep fetching meanwhile.
+		if rd.CommitPauseSeconds < 6 {
+			t.Errorf("longest time without a commit %.1fs: want the coordinator's move (≥ 6 s; auto-commit every 5 s)", rd.CommitPauseSeconds)
+		}
+		if p := res.Predicted.Read; p == nil || p.Rebalance || !p.CoordinatorMoves {
+			t.Errorf("read prediction %+v: want the coordinator moving, no rebalance", p)
+		}
+		requireHealedLab(t, bin, l)
+	})
+
 	truth := func(name, topic, fault, dc string, lo, hi float64) {
 		t.Run(name, func(t *testing.T) {
 			electPreferred(t, st)
@@ -623,4 +674,77 @@ func verifyLost(t *testing.T, st *lab.State, topic string, res *drill.Result) {
 		t.Errorf("records in the log: %d; the drill says acked %d - lost %d + unacked present %d = %d", len(present), o.Acked, o.AckedLost, o.UnackedPresent, want)
 	}
 	t.Logf("independent read: %d records of the run in the log; none of the %d listed lost among them; counts agree", len(present), len(o.Lost))
+}
+
+// groupLedIn returns a group id whose coordinator (the leader of its
+// __consumer_offsets partition) is in dc now. It looks up a coordinator
+// first: on a lab that never had a group, that creates the offsets topic.
+func groupLedIn(t *testing.T, l *lab.Lab, dc string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg, err := config.Load(l.ConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := probe.FindCoordinator(ctx, cfg.Cluster, probe.Options{}, "e2e"); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := advise.ReadCluster(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[int]bool{}
+	for _, tp := range snap.Topics {
+		if tp.Name != topology.OffsetsTopic {
+			continue
+		}
+		for _, p := range tp.Partitions {
+			for _, b := range snap.Brokers {
+				if b.ID == p.Leader && cfg.Topology.DCOfRack(b.Rack) == dc {
+					in[int(p.ID)] = true
+				}
+			}
+		}
+		for n := 0; n < 10000; n++ {
+			if g := fmt.Sprintf("team-%d", n); in[topology.GroupPartition(g, len(tp.Partitions))] {
+				return g
+			}
+		}
+	}
+	t.Fatalf("no %s partition is led in %s", topology.OffsetsTopic, dc)
+	return ""
+}
+
+// requireReads checks what every drill with a consumer group must show:
+// healed, the group's coordinator where the test put it, nothing skipped
+// or left unread, the read RTO agreeing with the prediction.
+func requireReads(t *testing.T, res *drill.Result, code int, errOut, coordinatorDC string) (*drill.ReadObserved, *drill.ConsumerWorkload) {
+	t.Helper()
+	w, rd := res.Workload.Consumers, res.Observed.Read
+	if !res.Healed || w == nil || rd == nil {
+		t.Fatalf("healed %v, group %+v, reads %+v: exit %d\n%s", res.Healed, w, rd, code, errOut)
+	}
+	if w.CoordinatorDC != coordinatorDC {
+		t.Fatalf("the group's coordinator was in %q, want %s (partition %d)", w.CoordinatorDC, coordinatorDC, w.CoordinatorPartition)
+	}
+	if rd.Skipped != 0 || rd.Unread != 0 || rd.Delivered < res.Observed.Acked {
+		t.Errorf("skipped %d, unread %d, delivered %d of %d acknowledged: want every record read", rd.Skipped, rd.Unread, rd.Delivered, res.Observed.Acked)
+	}
+	for _, p := range rd.Partitions {
+		t.Logf("  partition %d: longest read stall %s, read again %d", p.Partition, rtoText(msToSeconds(p.LongestStallMs)), p.Redelivered)
+	}
+	for _, p := range res.Comparison.Points {
+		if (p.What == "read RTO" || p.What == "group rebalances" || p.What == "records skipped") && !p.Agree {
+			t.Errorf("%s: predicted %s, observed %s", p.What, p.Predicted, p.Observed)
+		}
+	}
+	return rd, w
+}
+
+func msToSeconds(ms *float64) *float64 {
+	if ms == nil {
+		return nil
+	}
+	return new(*ms / 1000)
 }

@@ -399,8 +399,11 @@ func readMeasures(r *drill.Result, pred func(func(*drill.Prediction) string) str
 				return seconds(*o.RTOSeconds)
 			}),
 			predicted: readPred(func(p *drill.ReadPrediction) string {
-				if p.RTOSeconds == nil {
+				switch {
+				case p.RTOSeconds == nil:
 					return "unbounded"
+				case p.MinRTOSeconds != nil:
+					return seconds(*p.MinRTOSeconds) + "–" + seconds(*p.RTOSeconds)
 				}
 				return "≈ " + seconds(*p.RTOSeconds)
 			}),
@@ -459,7 +462,7 @@ func consumerLines(r *drill.Result) []string {
 	}
 	out = append(out, fmt.Sprintf("delivered %d · read again %d (from the committed offsets: %d) · skipped %d · unread at the end %d · commits %d · members killed with the DC %d",
 		o.Delivered, o.Redelivered, o.RedeliveredFromCommits, o.Skipped, o.Unread, o.Commits, o.MembersKilled))
-	out = append(out, fmt.Sprintf("end-to-end latency p99 %s · max %s", millis(o.P99EndToEndMs), millis(o.MaxEndToEndMs)))
+	out = append(out, fmt.Sprintf("end-to-end latency p99 %s · max %s · longest time without a commit %s", millis(o.P99EndToEndMs), millis(o.MaxEndToEndMs), seconds(o.CommitPauseSeconds)))
 	for _, rb := range o.Rebalances {
 		out = append(out, fmt.Sprintf("rebalance to generation %d: %+.1fs → %+.1fs after the injection (%.1fs), %d members",
 			rb.Generation, rb.StartedSeconds, rb.StableSeconds, rb.StableSeconds-rb.StartedSeconds, rb.Members))

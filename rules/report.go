@@ -152,9 +152,12 @@ type GroupImpact struct {
 	// session expiry.
 	Seconds float64 `json:"seconds"`
 	// CoordinatorMoves: the group's coordinator is lost or cut off.
-	// MembersLost: some of its members are in the DC.
+	// MembersLost: some of its members are in the DC. Rebalance: the
+	// group rebalances (its lost members expire, or its library rejoins
+	// when the coordinator fails).
 	CoordinatorMoves bool   `json:"coordinatorMoves"`
 	MembersLost      bool   `json:"membersLost"`
+	Rebalance        bool   `json:"rebalance"`
 	Note             string `json:"note"`
 }
 

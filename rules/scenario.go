@@ -673,10 +673,19 @@ func (m *model) groupTerm(c topology.ClientConfig, s sides, t timing) GroupImpac
 	if lostCoord {
 		move = t.fence + t.elect
 	}
-	gi := GroupImpact{File: c.File, CoordinatorMoves: lostCoord, MembersLost: lostMembers}
+	// franz-go's classic group member ends its session on a heartbeat
+	// error other than REBALANCE_IN_PROGRESS and rejoins (pkg/kgo
+	// consumer_group.go, (*groupConsumer).heartbeat: "manage will call
+	// onLost with all partitions"); the Java member keeps its assignment
+	// and finds the new coordinator. Seen on the lab: franz-go 1.22.3
+	// rebalanced 7.7 s after its coordinator's DC crashed, Java did not.
+	rejoins := lostCoord && c.Library == "franz-go" && !strings.EqualFold(c.Consumer["group.protocol"].Value, "consumer")
+	gi := GroupImpact{File: c.File, CoordinatorMoves: lostCoord, MembersLost: lostMembers, Rebalance: lostMembers || rejoins}
 	switch {
 	case lostMembers:
 		gi.Seconds, gi.Note = round(move+session+hb), fmt.Sprintf("%s: members in %s are replaced after the session timeout %gs + heartbeat %gs", c.File, m.dcs[s.x], session, hb)
+	case rejoins:
+		gi.Seconds, gi.Note = round(move), fmt.Sprintf("%s: the group's coordinator moves; franz-go members rejoin the group when their heartbeats fail (a rebalance)", c.File)
 	case lostCoord:
 		gi.Seconds, gi.Note = round(move), fmt.Sprintf("%s: the group's coordinator moves; members keep their assignment", c.File)
 	}
