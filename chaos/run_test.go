@@ -400,3 +400,77 @@ func TestResumeContinuesTheHold(t *testing.T) {
 		t.Errorf("healed %v after the injection, before the planned 500ms", healed)
 	}
 }
+
+// A drill with a consumer group: the group starts before the producers,
+// its members in the crashed DC die right after the fault is applied, it
+// reads to the end after the producers stop and is stopped before the
+// read-back; the result has the read side and its comparison.
+func TestRunWithConsumerGroup(t *testing.T) {
+	h := newHarness(t)
+	h.b.failover = 150 * time.Millisecond
+	readers := &chaostest.Readers{}
+	var atKill []string
+	readers.OnCall = func(call string) {
+		if strings.HasPrefix(call, "kill") {
+			atKill = h.b.Calls()
+		}
+	}
+	o := h.options(drill.Fault{Kind: drill.Crash, DC: "dc-c", Duration: 300 * time.Millisecond})
+	o.Readers = readers
+	o.Consumers = chaos.ConsumerSpec{Members: 2, DCs: []string{"dc-a", "dc-c"}}
+	res, err := chaos.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := readers.Calls(), []string{"find coordinator", "start", "kill dc-c", "caught up", "stop"}; !slices.Equal(got, want) {
+		t.Errorf("group calls %v, want %v", got, want)
+	}
+	if !slices.Equal(atKill, []string{"apply"}) {
+		t.Errorf("backend calls when the members died: %v, want after apply, before recover", atKill)
+	}
+	w := res.Workload.Consumers
+	if w == nil || !strings.HasPrefix(w.Group, "stretchctl-d1") || len(w.Members) != 2 || w.Library != "java" || w.LibraryVersion != "4.3.1" {
+		t.Fatalf("consumer workload %+v", w)
+	}
+	if res.Observed.Read == nil || res.Predicted == nil || res.Predicted.Read == nil || !res.Predicted.Read.Rebalance {
+		t.Fatalf("read observed %+v, predicted %+v: want both, a rebalance predicted (members in dc-c)", res.Observed.Read, res.Predicted)
+	}
+	if res.Goals.ReadRTOSeconds != res.Goals.RTOSeconds {
+		t.Errorf("read RTO goal %v, want the RTO goal %v when goals.readRTO is not set", res.Goals.ReadRTOSeconds, res.Goals.RTOSeconds)
+	}
+	// The fake group read nothing: acknowledged records waited, so the
+	// read goals are missed, and the comparison has the group's points.
+	if res.GoalsMet || res.ExitCode() != drill.ExitGoalsMissed {
+		t.Errorf("goals met %v, exit %d; want missed: the group read nothing", res.GoalsMet, res.ExitCode())
+	}
+	if !slices.ContainsFunc(res.Comparison.Points, func(p drill.Point) bool { return p.What == "group rebalances" }) {
+		t.Errorf("comparison %+v has no group point", res.Comparison.Points)
+	}
+
+	// Interrupted in the steady state: the group is stopped too.
+	h = newHarness(t)
+	readers = &chaostest.Readers{}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.onPhase = func(p drill.Phase) {
+		if p == drill.Steady {
+			time.AfterFunc(20*time.Millisecond, cancel)
+		}
+	}
+	o = h.options(drill.Fault{Kind: drill.Crash, DC: "dc-c", Duration: time.Second})
+	o.Readers, o.Consumers = readers, chaos.ConsumerSpec{Members: 1}
+	o.Steady = time.Second
+	if _, err := chaos.Run(ctx, o); err == nil {
+		t.Fatal("an interrupted drill returned no error")
+	}
+	if got := readers.Calls(); !slices.Equal(got, []string{"find coordinator", "start", "stop"}) {
+		t.Errorf("group calls after Ctrl-C %v, want started then stopped", got)
+	}
+
+	// A DC that is not the topology's is refused before anything starts.
+	o = h.options(drill.Fault{Kind: drill.Crash, DC: "dc-c", Duration: time.Second})
+	o.Readers, o.Consumers = &chaostest.Readers{}, chaos.ConsumerSpec{Members: 1, DCs: []string{"dc-z"}}
+	var oe *chaos.OptionError
+	if _, err := chaos.Run(context.Background(), o); !errors.As(err, &oe) || oe.Option != chaos.OptConsumerDC {
+		t.Errorf("consumers in dc-z: %v, want an OptionError on the consumer DC", err)
+	}
+}

@@ -258,6 +258,11 @@ func TestDrillUsageErrors(t *testing.T) {
 		{"producer-dc with exec", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-dc", "dc-a"}, "--producer-dc: the exec backend cannot place the producers in a DC"},
 		{"bad acks", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--acks", "2"}, `acks="2"`},
 		{"missing producer file", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-file", "nope.properties"}, "--producer-file"},
+		{"consumers on sarama", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "2", "--consumer-library", "sarama"}, `--consumer-library: the drill's consumers run on java or franz-go, not "sarama"`},
+		{"negative consumers", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "-1"}, "--consumers: -1 consumers"},
+		{"consumer DC unknown", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "2", "--consumer-dc", "dc-z"}, `--consumer-dc: DC "dc-z" is not in the topology`},
+		{"consumer-dc with exec", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "2", "--consumer-dc", "dc-a"}, "--consumer-dc: the exec backend cannot place the consumers"},
+		{"missing consumer file", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "1", "--consumer-file", "nope.properties"}, "--consumer-file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -118,6 +118,35 @@ func passResult() *drill.Result {
 	}
 }
 
+// readsResult is the pass drill with a consumer group of 4 members, 2 of
+// them in dc-a: they die with it, the group rebalances after their
+// session, 230 records are read again.
+func readsResult() *drill.Result {
+	r := passResult()
+	for i := range r.Timeline {
+		r.Timeline[i].Read = r.Timeline[i].Successes
+		if i >= 20 && i < 31 {
+			r.Timeline[i].Read /= 2
+		}
+	}
+	r.Workload.Consumers = &drill.ConsumerWorkload{Group: "stretchctl-d1-7", StandsFor: "payments", CoordinatorPartition: 13, CoordinatorDC: "dc-c",
+		Members: []drill.MembersIn{{DC: "dc-a", Members: 2}, {DC: "dc-b", Members: 2}}, Commits: "auto every 5000 ms", Source: "clients/consumer.properties",
+		Library: "java", LibraryVersion: "4.3.1", Settings: []drill.Setting{{Name: "session.timeout.ms", Value: "10000", Origin: "clients/consumer.properties:1"}},
+		Rejected: []string{"group.id: the drill reads in its own group, with the same coordinator"}}
+	stall := func(ms float64) *float64 { return &ms }
+	r.Observed.Read = &drill.ReadObserved{RTOSeconds: ptr(10.9), ResolutionMs: 25,
+		Partitions: []drill.ReadPartitionObserved{{Partition: 0, LongestStallMs: stall(10900), Redelivered: 115}, {Partition: 3, LongestStallMs: stall(10700), Redelivered: 115}},
+		Delivered: 49800, Redelivered: 230, RedeliveredFromCommits: 230, Rebalances: []drill.Rebalance{{Generation: 3, StartedSeconds: 10.5, StableSeconds: 10.7, Members: 2}},
+		MembersKilled: 2, Commits: 72, CommitPauseSeconds: 5.1, P99EndToEndMs: 10362.9, MaxEndToEndMs: 11337.7}
+	r.Goals.ReadRTOSeconds = 30
+	r.Predicted.Read = &drill.ReadPrediction{RTOSeconds: ptr(11.0), Rebalance: true,
+		RTOBreakdown: []drill.RTOTerm{{Name: "consumer group", Seconds: 11, Note: "members in dc-a are replaced after the session timeout 10s + heartbeat 1s"}},
+		Why:          []string{"members in dc-a are replaced after the session timeout 10s + heartbeat 1s"}}
+	r.Comparison.Points = append(r.Comparison.Points, drill.Point{What: "read RTO", Predicted: "11.0s", Observed: "10.900s (error +0.1s, tolerance ±2.7s)", Agree: true},
+		drill.Point{What: "group rebalances", Predicted: "yes: members die with the DC", Observed: "1", Agree: true})
+	return r
+}
+
 // failResult is a drill that isolates dc-a with an acks=1 producer in
 // dc-a: 37 acknowledged records are lost, writes do not resume before
 // the heal, the prediction agrees on the loss but not on the RTO, and a
@@ -229,6 +258,7 @@ func TestDrillGolden(t *testing.T) {
 	}{
 		{"pass", passResult},
 		{"fail", failResult},
+		{"reads", readsResult},
 	}
 	formats := []struct {
 		f   Format

@@ -8,6 +8,7 @@ package chaostest
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -189,4 +190,68 @@ func (r *run) Stop(time.Duration) *probe.Ledger {
 	}
 	<-r.done
 	return r.l
+}
+
+// Readers is a consumer group that reads nothing: it records what the
+// drill asked of it, in order.
+type Readers struct {
+	mu    sync.Mutex
+	calls []string
+	// OnCall, when set, is told each call as it is made.
+	OnCall func(call string)
+}
+
+var _ chaos.Readers = (*Readers)(nil)
+
+// Calls are the calls so far ("start", "kill dc-a", "caught up", "stop",
+// "find coordinator").
+func (r *Readers) Calls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.calls)
+}
+
+func (r *Readers) record(call string) {
+	r.mu.Lock()
+	r.calls = append(r.calls, call)
+	r.mu.Unlock()
+	if r.OnCall != nil {
+		r.OnCall(call)
+	}
+}
+
+// Start implements chaos.Readers.
+func (r *Readers) Start(ctx context.Context, s chaos.ReadersSpec) (chaos.ReaderRun, error) {
+	r.record("start")
+	return &readerRun{r: r, l: &probe.ConsumerLedger{Topic: s.Topic, Group: s.Group, RunID: s.RunID, Start: time.Now(), Ready: time.Now(),
+		StartOffsets: map[int32]int64{}, Errors: map[string]int64{}}}, nil
+}
+
+// FindCoordinator implements chaos.Readers.
+func (r *Readers) FindCoordinator(ctx context.Context, group string) error {
+	r.record("find coordinator")
+	return nil
+}
+
+type readerRun struct {
+	r *Readers
+	l *probe.ConsumerLedger
+}
+
+func (x *readerRun) Info() probe.LibraryInfo {
+	return probe.LibraryInfo{Library: config.LibraryJava, Version: "4.3.1"}
+}
+func (x *readerRun) Counts() probe.ConsumerCounts { return probe.ConsumerCounts{} }
+func (x *readerRun) Kill(dc string) int {
+	x.r.record("kill " + dc)
+	return 1
+}
+func (x *readerRun) CaughtUp(ctx context.Context) error {
+	x.r.record("caught up")
+	return nil
+}
+func (x *readerRun) Stop(ctx context.Context, wait time.Duration) *probe.ConsumerLedger {
+	x.r.record("stop")
+	x.l.Stop = time.Now()
+	return x.l
 }
