@@ -136,7 +136,7 @@ func readsResult() *drill.Result {
 	stall := func(ms float64) *float64 { return &ms }
 	r.Observed.Read = &drill.ReadObserved{RTOSeconds: ptr(10.9), ResolutionMs: 25,
 		Partitions: []drill.ReadPartitionObserved{{Partition: 0, LongestStallMs: stall(10900), Redelivered: 115}, {Partition: 3, LongestStallMs: stall(10700), Redelivered: 115}},
-		Delivered: 49800, Redelivered: 230, RedeliveredFromCommits: 230, Rebalances: []drill.Rebalance{{Generation: 3, StartedSeconds: 10.5, StableSeconds: 10.7, Members: 2}},
+		Delivered:  49800, Redelivered: 230, RedeliveredFromCommits: 230, Rebalances: []drill.Rebalance{{Generation: 3, StartedSeconds: 10.5, StableSeconds: 10.7, Members: 2}},
 		MembersKilled: 2, Commits: 72, CommitPauseSeconds: 5.1, P99EndToEndMs: 10362.9, MaxEndToEndMs: 11337.7}
 	r.Goals.ReadRTOSeconds = 30
 	r.Predicted.Read = &drill.ReadPrediction{RTOSeconds: ptr(11.0), Rebalance: true,
