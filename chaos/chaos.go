@@ -91,6 +91,9 @@ type Options struct {
 
 	// Consumers is the drill's consumer group (Members 0: none).
 	Consumers ConsumerSpec
+	// Transactional writes the ledger in transactions (the Java client);
+	// the group, if any, reads it read_committed.
+	Transactional bool
 
 	// Kafka, Workload and Readers are the drill's seams to Kafka; nil
 	// means the real cluster of Config (probe, advise) and the ledger on
@@ -126,10 +129,12 @@ type Workload interface {
 // WorkloadSpec is what the workload writes and how.
 type WorkloadSpec struct {
 	// RunID marks the run's records (0: a random one).
-	RunID     uint64
-	Topic     string
-	Producers int
-	Rate      int
+	RunID uint64
+	// TransactionalIDs make the producers write in transactions.
+	TransactionalIDs []string
+	Topic            string
+	Producers        int
+	Rate             int
 	// Client is the library the producers run on, its version and the
 	// settings it is given.
 	Client probe.ClientSpec
@@ -156,9 +161,10 @@ type Readers interface {
 	// Start commits the topic's end offsets for the group, starts its
 	// members and returns once every partition is assigned.
 	Start(ctx context.Context, spec ReadersSpec) (ReaderRun, error)
-	// FindCoordinator looks up a group's coordinator, which creates the
-	// offsets topic on a cluster that never had a group.
-	FindCoordinator(ctx context.Context, group string) error
+	// FindCoordinator looks up a group's (txn: a transactional id's)
+	// coordinator, which creates the offsets (transaction state) topic
+	// on a cluster that never had one.
+	FindCoordinator(ctx context.Context, key string, txn bool) error
 }
 
 // ReadersSpec is what the group reads and how.
@@ -177,8 +183,9 @@ type ReaderRun interface {
 	Counts() probe.ConsumerCounts
 	// Kill makes the members in a DC die at once, as with their DC.
 	Kill(dc string) int
-	// CaughtUp waits until the group has read the topic to its end.
-	CaughtUp(ctx context.Context) error
+	// CaughtUp waits until the group has read every partition up to
+	// targets (the offset after its newest acknowledged record).
+	CaughtUp(ctx context.Context, targets map[int32]int64) error
 	// Stop closes the members and returns the group's ledger.
 	Stop(ctx context.Context, wait time.Duration) *probe.ConsumerLedger
 }
@@ -232,8 +239,8 @@ func (w libraryReaders) Start(ctx context.Context, s ReadersSpec) (ReaderRun, er
 	return run, nil
 }
 
-func (w libraryReaders) FindCoordinator(ctx context.Context, group string) error {
-	return probe.FindCoordinator(ctx, w.cluster, probe.Options{Log: w.log}, group)
+func (w libraryReaders) FindCoordinator(ctx context.Context, key string, txn bool) error {
+	return probe.FindCoordinator(ctx, w.cluster, probe.Options{Log: w.log}, key, txn)
 }
 
 // libraryWorkload is the ledger on the real client library (probe).
@@ -244,7 +251,7 @@ type libraryWorkload struct {
 
 func (w libraryWorkload) Start(ctx context.Context, s WorkloadSpec) (LedgerRun, error) {
 	run, err := probe.StartLedger(ctx, w.cluster, probe.LedgerOptions{
-		Options: probe.Options{Log: w.log, Dial: s.Place.Dial}, RunID: s.RunID, Topic: s.Topic, Producers: s.Producers, Rate: s.Rate,
+		Options: probe.Options{Log: w.log, Dial: s.Place.Dial}, RunID: s.RunID, TransactionalIDs: s.TransactionalIDs, Topic: s.Topic, Producers: s.Producers, Rate: s.Rate,
 		Client: s.Client, StartProcess: s.Place.Start, Progress: s.Progress,
 	})
 	if err != nil {

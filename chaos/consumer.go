@@ -114,6 +114,15 @@ func resolveConsumer(cfg *config.Config, s ConsumerSpec) (*consumer, error) {
 	return c, nil
 }
 
+// readCommitted makes the group read only committed transactions (the
+// transactional ledger is read as a transactional application's
+// consumers read it).
+func (c *consumer) readCommitted() {
+	c.settings["isolation.level"] = topology.Setting{Value: "read_committed", Default: "the drill: a transactional ledger is read read_committed"}
+	c.apply = slices.DeleteFunc(c.apply, func(s probe.ClientSetting) bool { return s.Name == "isolation.level" })
+	c.apply = append(c.apply, probe.ClientSetting{Name: "isolation.level", Key: "isolation.level", Value: "read_committed"})
+}
+
 // places spreads the members over their DCs, round-robin.
 func (c *consumer) places(place func(dc string) drill.Placement) []probe.ConsumerPlace {
 	var out []probe.ConsumerPlace
@@ -172,12 +181,17 @@ func drillGroup(id, standsFor string, offsetsPartitions int) string {
 // coordinator is the group's __consumer_offsets partition and the DC of
 // its leader in snap (-1 and "" when the topic is not there yet).
 func coordinator(snap *topology.Snapshot, cfg *config.Config, group string) (int, string) {
-	t := topicOf(snap, topology.OffsetsTopic)
-	if len(t.Partitions) == 0 {
+	n := len(topicOf(snap, topology.OffsetsTopic).Partitions)
+	if n == 0 {
 		return -1, ""
 	}
-	p := topology.GroupPartition(group, len(t.Partitions))
-	for _, tp := range t.Partitions {
+	return leaderOf(snap, cfg, topology.OffsetsTopic, topology.GroupPartition(group, n))
+}
+
+// leaderOf is partition p of topic and the DC of its leader in snap ("":
+// unknown).
+func leaderOf(snap *topology.Snapshot, cfg *config.Config, topic string, p int) (int, string) {
+	for _, tp := range topicOf(snap, topic).Partitions {
 		if int(tp.ID) != p {
 			continue
 		}
@@ -263,6 +277,12 @@ func predictRead(in *advise.Inputs, f drill.Fault, write *drill.Prediction, c *c
 	lo := 0.0
 	if groupTerm != nil && rp.Rebalance {
 		lo = groupTerm.Seconds
+		if election {
+			// The lost members' partitions led in the DC take no writes
+			// until their leaders move: those wait only from then.
+			lo = max(0, groupTerm.Seconds-srv-rtt)
+			rp.Why = append(rp.Why, "the partitions of the lost members that were led in the DC wait only from their leaders' move: which ones the members held decides where in the range the read RTO falls")
+		}
 	}
 	if groupTerm != nil && groupTerm.Seconds > read {
 		rp.RTOBreakdown = append(rp.RTOBreakdown, *groupTerm)
@@ -299,7 +319,7 @@ func (r *runner) prepareGroup(ctx context.Context, snap *topology.Snapshot, res 
 	c, cfg := r.cons, r.o.Config
 	if len(topicOf(snap, topology.OffsetsTopic).Partitions) == 0 {
 		r.emit("looking up a group coordinator: the cluster has no " + topology.OffsetsTopic + " yet")
-		if err := r.readers.FindCoordinator(ctx, "stretchctl-"+r.o.ID); err != nil {
+		if err := r.readers.FindCoordinator(ctx, "stretchctl-"+r.o.ID, false); err != nil {
 			return nil, "", fmt.Errorf("consumer group: %w", err)
 		}
 		fresh, err := r.kafka.Snapshot(ctx)
@@ -368,6 +388,9 @@ func withReads(tl []drill.Second, perSecond map[int]int64) []drill.Second {
 // RTO is within the read goal; true when no group ran.
 func readGoalsMet(res *drill.Result) bool {
 	rd := res.Observed.Read
+	if tx := res.Observed.Transactions; tx != nil && tx.ExactlyOnce != nil && !*tx.ExactlyOnce {
+		return false
+	}
 	if res.Workload.Consumers == nil {
 		return true
 	}
@@ -408,4 +431,11 @@ func compareReads(res *drill.Result, add func(what, pred, obs string, agree bool
 	}
 	add("group rebalances", predR, obsR, p.Rebalance == (len(o.Rebalances) > 0))
 	add("records skipped", "0", fmt.Sprint(o.Skipped), o.Skipped == 0)
+	if tx := res.Observed.Transactions; tx != nil && tx.ExactlyOnce != nil {
+		obs := "held"
+		if !*tx.ExactlyOnce {
+			obs = fmt.Sprintf("broken: %d aborted records read, %d read twice, %d skipped", tx.AbortedRead, o.Redelivered, o.Skipped)
+		}
+		add("exactly-once (read_committed)", "held", obs, *tx.ExactlyOnce)
+	}
 }

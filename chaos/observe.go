@@ -45,6 +45,9 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 		heal = healed.Sub(l.Start)
 	}
 	obs := drill.Observed{ReadBack: "every partition from its end offset before the first send to its end after healing, read_uncommitted (the ledger does not use transactions)"}
+	if l.Transactional {
+		obs.ReadBack = "every partition from its end offset before the first send to its newest committed record, read_committed (the ledger was written in transactions: records of aborted ones are not found)"
+	}
 	per := map[int32]*drill.PartitionObservation{}
 	for _, p := range l.Parts {
 		per[p] = &drill.PartitionObservation{Partition: p}

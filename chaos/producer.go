@@ -27,6 +27,8 @@ type ProducerSpec struct {
 	Version string
 	// Acks and Idempotence override the file ("" keeps it).
 	Acks, Idempotence string
+	// Transactional writes in transactions (the Java client only).
+	Transactional bool
 }
 
 // producer is a resolved ProducerSpec.
@@ -45,6 +47,10 @@ type producer struct {
 	client topology.ClientConfig
 	// deliveryTimeout bounds how long a record may wait for its answer.
 	deliveryTimeout time.Duration
+	// transactional: the producers write in transactions; txnStandsFor
+	// is the file's transactional.id, which the drill never uses.
+	transactional bool
+	txnStandsFor  string
 }
 
 // resolveProducer reads the producer file (or the library's defaults for
@@ -74,7 +80,10 @@ func resolveProducer(cfg *config.Config, s ProducerSpec, dc string) (producer, e
 		cc = topology.ClientConfig{File: "drill workload", Path: "drill workload", Kind: topology.Producer, Library: string(s.Library), DC: dc, Producer: defaults,
 			Version: version, VersionAssumed: s.Version == ""}
 	}
-	p := producer{library: s.Library, version: s.Version, source: source}
+	if s.Transactional && s.Library != config.LibraryJava {
+		return producer{}, &OptionError{OptProducerLibrary, fmt.Errorf("the transactional ledger runs on the Java client, not %s", s.Library)}
+	}
+	p := producer{library: s.Library, version: s.Version, source: source, transactional: s.Transactional}
 	names := make([]string, 0, len(cc.Producer))
 	for name, st := range cc.Producer {
 		if st.Explicit() {
@@ -88,9 +97,17 @@ func resolveProducer(cfg *config.Config, s ProducerSpec, dc string) (producer, e
 		if s.Library == config.LibraryLibrdkafka && st.Key != "" {
 			key = st.Key // librdkafka reads its own spelling
 		}
-		if why := notPassed(name, st.Value); why != "" {
-			p.skipped = append(p.skipped, fmt.Sprintf("%s: %s", key, why))
+		switch {
+		case s.Transactional && name == "transactional.id":
+			p.txnStandsFor = st.Value
+			p.skipped = append(p.skipped, "transactional.id: the drill's producers use their own ids, with the same transaction coordinator")
 			continue
+		case s.Transactional && name == "transaction.timeout.ms":
+		default:
+			if why := notPassed(name, st.Value); why != "" {
+				p.skipped = append(p.skipped, fmt.Sprintf("%s: %s", key, why))
+				continue
+			}
 		}
 		p.apply = append(p.apply, probe.ClientSetting{Name: name, Key: key, Value: st.Value})
 	}

@@ -91,6 +91,7 @@ func newRunner(o Options) (*runner, error) {
 	if ex := r.backend.Spec().Exec; ex != nil && ex.Inject[f.Kind] == "" {
 		return nil, &OptionError{OptBackend, fmt.Errorf("the exec backend has no inject command for %s", f.Kind)}
 	}
+	o.Producer.Transactional = o.Transactional
 	prod, err := resolveProducer(cfg, o.Producer, o.ProducerDC)
 	if err != nil {
 		return nil, err
@@ -109,6 +110,9 @@ func newRunner(o Options) (*runner, error) {
 	}
 	if r.cons, err = resolveConsumer(cfg, o.Consumers); err != nil {
 		return nil, err
+	}
+	if r.cons != nil && o.Transactional {
+		r.cons.readCommitted()
 	}
 	if r.cons != nil {
 		r.placeIn = map[string]drill.Placement{}
@@ -274,6 +278,12 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 			return nil, err
 		}
 	}
+	var txnIDs []string
+	if r.prod.transactional {
+		if snap, txnIDs, err = r.prepareTxn(ctx, snap, res); err != nil {
+			return nil, err
+		}
+	}
 
 	if err := r.enter(ctx, drill.Predicting, fmt.Sprintf("predict: check's scenario for %s on %s", f, o.Topic)); err != nil {
 		return nil, err
@@ -329,7 +339,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 		}
 		return readLedger
 	}
-	run, err := r.work.Start(ctx, WorkloadSpec{RunID: runID, Topic: o.Topic, Producers: o.Producers, Rate: o.Rate,
+	run, err := r.work.Start(ctx, WorkloadSpec{RunID: runID, TransactionalIDs: txnIDs, Topic: o.Topic, Producers: o.Producers, Rate: o.Rate,
 		Client: probe.ClientSpec{Library: r.prod.library, Version: r.prod.version, Settings: r.prod.apply}, Place: r.place,
 		Progress: func(format string, args ...any) { r.emit(fmt.Sprintf(format, args...)) }})
 	if err != nil {
@@ -426,8 +436,14 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 			// The group reads to the end of what was written: what it
 			// skipped is then told apart from what it had not reached.
 			r.emit("waiting for the consumer group to read to the end of " + o.Topic)
+			targets := map[int32]int64{}
+			for _, rec := range l.Records {
+				if rec.State == probe.Acked {
+					targets[rec.Partition] = max(targets[rec.Partition], rec.Offset+1)
+				}
+			}
 			cctx, cancel := context.WithTimeout(ctx, r.cons.catchUp())
-			if err := readers.CaughtUp(cctx); err != nil {
+			if err := readers.CaughtUp(cctx, targets); err != nil {
 				res.Notes = append(res.Notes, "the consumer group did not catch up: "+err.Error())
 			}
 			cancel()
@@ -449,6 +465,9 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 				var perSecond map[int]int64
 				res.Observed.Read, perSecond = ObserveReads(l, readLedger, found, injected, res.Phases.Healed)
 				res.Timeline = withReads(res.Timeline, perSecond)
+			}
+			if r.prod.transactional {
+				res.Observed.Transactions = observeTxn(res, l, readLedger)
 			}
 		}
 	}

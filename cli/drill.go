@@ -36,7 +36,7 @@ type drillOptions struct {
 	delay, duration, steady                         time.Duration
 	loss                                            float64
 	rate, producers                                 int
-	yes, force, libraryChanged                      bool
+	yes, force, libraryChanged, transactional       bool
 	reports, execInject, execHeal                   []string
 	kubeconfig, namespace, zoneLabel                string
 	targetNamespaces, podLabels                     []string
@@ -131,6 +131,7 @@ func (o *drillOptions) addWorkloadFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.producerDC, "producer-dc", "", "run the producers inside this DC (lab backend)")
 	f.StringVar(&o.acks, "acks", "", "override acks (all, 1, 0)")
 	f.StringVar(&o.idempotence, "idempotence", "", "override enable.idempotence (true, false)")
+	f.BoolVar(&o.transactional, "transactional", false, "write the ledger in transactions (Java client; ids of the drill's own with the coordinator of the producer file's transactional.id); the group reads read_committed")
 	f.IntVar(&o.consumers, "consumers", 0, "members of a consumer group reading the topic through the fault (0: none)")
 	f.StringSliceVar(&o.consumerDCs, "consumer-dc", nil, "run the members inside these DCs, spread round-robin (lab backend; default: here)")
 	f.StringVar(&o.consumerFile, "consumer-file", "", "consumer .properties whose settings the members use (its group.id picks the coordinator; the drill never joins that group)")
@@ -185,6 +186,7 @@ func (o *drillOptions) options(c *config.Config, io IO, version string) (chaos.O
 		ProducerDC: o.producerDC, Producers: o.producers, Rate: o.rate, Steady: o.steady, Force: o.force, StateDir: o.stateDir,
 		Consumers: chaos.ConsumerSpec{Members: o.consumers, DCs: o.consumerDCs, File: o.consumerFile, Library: config.Library(o.consumerLibrary),
 			Version: o.consumerVersion},
+		Transactional:     o.transactional,
 		LatencyMatrixFile: o.latencyMatrix, LatencyTopic: o.latencyTopic,
 		Log: io.Log, Tool: "stretchctl", Version: version,
 	}, nil

@@ -118,6 +118,24 @@ type Workload struct {
 	// Consumers is the ledger's consumer group (nil: the drill read
 	// nothing but the read-back).
 	Consumers *ConsumerWorkload `json:"consumers,omitempty"`
+	// Transactions is the transactional ledger (nil: no transactions).
+	Transactions *TxnWorkload `json:"transactions,omitempty"`
+}
+
+// TxnWorkload describes the transactional ledger: one transactional.id
+// per producer, each committing about every 100 ms.
+type TxnWorkload struct {
+	// IDs are the producers' transactional ids. StandsFor is the
+	// producer file's transactional.id, never used: the ids are chosen to
+	// hash to its __transaction_state partition, so that they have its
+	// coordinator.
+	IDs       []string `json:"ids"`
+	StandsFor string   `json:"standsFor,omitempty"`
+	// CoordinatorPartition is the ids' __transaction_state partition and
+	// CoordinatorDC the DC of its leader (the transaction coordinator)
+	// before the fault.
+	CoordinatorPartition int    `json:"coordinatorPartition"`
+	CoordinatorDC        string `json:"coordinatorDC,omitempty"`
 }
 
 // ConsumerWorkload describes the drill's consumer group.
@@ -208,6 +226,25 @@ type Observed struct {
 	ReadBack string `json:"readBack"`
 	// Read is what the consumer group went through (nil: no group ran).
 	Read *ReadObserved `json:"read,omitempty"`
+	// Transactions is what the transactional ledger went through (nil:
+	// no transactions).
+	Transactions *TxnObserved `json:"transactions,omitempty"`
+}
+
+// TxnObserved is what the transactional ledger went through. A record is
+// acknowledged when its transaction commits (Observed.Acked), failed when
+// it is aborted.
+type TxnObserved struct {
+	// AbortedRecords are the records of aborted transactions, and
+	// FencedRecords those of a producer that was fenced (and replaced).
+	AbortedRecords int64 `json:"abortedRecords"`
+	FencedRecords  int64 `json:"fencedRecords"`
+	// AbortedRead are records of aborted or fenced transactions that the
+	// read_committed group was handed: must be 0.
+	AbortedRead int64 `json:"abortedRead"`
+	// ExactlyOnce held: no aborted record read, every committed record
+	// read, none read twice (nil when no group read the ledger).
+	ExactlyOnce *bool `json:"exactlyOnce"`
 }
 
 // ReadObserved is what the drill's consumer group went through.

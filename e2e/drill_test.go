@@ -467,6 +467,31 @@ func TestDrillOn3DCLab(t *testing.T) {
 		requireHealedLab(t, bin, l)
 	})
 
+	t.Run("transactional ledger: the transaction coordinator's DC dies, read_committed reads each committed record once", func(t *testing.T) {
+		electPreferred(t, st)
+		producerFile := filepath.Join(t.TempDir(), "producer.properties")
+		writeFile(t, producerFile, "transactional.id="+coordinatedIn(t, l, "dc-a", true)+"\n")
+		consumerFile := filepath.Join(t.TempDir(), "consumer.properties")
+		writeFile(t, consumerFile, "group.id="+groupLedIn(t, l, "dc-b")+"\nsession.timeout.ms=10000\nheartbeat.interval.ms=1000\n")
+		res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, "--topic", "ledger-111", "--fault", "crash", "--dc", "dc-a",
+			"--duration", "20s", "--latency-matrix", matrix, "--transactional", "--producer-file", producerFile,
+			"--consumers", "2", "--consumer-dc", "dc-b,dc-c", "--consumer-file", consumerFile))
+		rd, _ := requireReads(t, res, code, errOut, "dc-b")
+		tw, tx := res.Workload.Transactions, res.Observed.Transactions
+		if tw == nil || tx == nil || tw.CoordinatorDC != "dc-a" || len(tw.IDs) != res.Workload.Producers {
+			t.Fatalf("transactions %+v, observed %+v: want every producer's id coordinated in dc-a", tw, tx)
+		}
+		t.Logf("transactions: %+v; read RTO %s", *tx, rtoText(rd.RTOSeconds))
+		if tx.AbortedRead != 0 || tx.ExactlyOnce == nil || !*tx.ExactlyOnce || rd.Redelivered != 0 {
+			t.Errorf("aborted records read %d, read twice %d, exactly-once %v: want every committed record read once, no aborted one",
+				tx.AbortedRead, rd.Redelivered, tx.ExactlyOnce)
+		}
+		if res.Observed.AckedLost != 0 || res.Observed.Acked < 1000 || !strings.Contains(res.Observed.ReadBack, "read_committed") {
+			t.Errorf("committed %d, lost %d, read back %q", res.Observed.Acked, res.Observed.AckedLost, res.Observed.ReadBack)
+		}
+		requireHealedLab(t, bin, l)
+	})
+
 	truth := func(name, topic, fault, dc string, lo, hi float64) {
 		t.Run(name, func(t *testing.T) {
 			electPreferred(t, st)
@@ -677,9 +702,17 @@ func verifyLost(t *testing.T, st *lab.State, topic string, res *drill.Result) {
 }
 
 // groupLedIn returns a group id whose coordinator (the leader of its
-// __consumer_offsets partition) is in dc now. It looks up a coordinator
-// first: on a lab that never had a group, that creates the offsets topic.
+// __consumer_offsets partition) is in dc now.
 func groupLedIn(t *testing.T, l *lab.Lab, dc string) string {
+	t.Helper()
+	return coordinatedIn(t, l, dc, false)
+}
+
+// coordinatedIn returns a group id (txn: a transactional id) whose
+// coordinator — the leader of its partition of __consumer_offsets
+// (__transaction_state) — is in dc now. It looks up a coordinator first:
+// on a lab that never had one, that creates the topic.
+func coordinatedIn(t *testing.T, l *lab.Lab, dc string, txn bool) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -687,33 +720,42 @@ func groupLedIn(t *testing.T, l *lab.Lab, dc string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := probe.FindCoordinator(ctx, cfg.Cluster, probe.Options{}, "e2e"); err != nil {
+	topic, prefix := topology.OffsetsTopic, "team"
+	if txn {
+		topic, prefix = topology.TransactionTopic, "txn"
+	}
+	if err := probe.FindCoordinator(ctx, cfg.Cluster, probe.Options{}, "e2e", txn); err != nil {
 		t.Fatal(err)
 	}
-	snap, err := advise.ReadCluster(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := map[int]bool{}
-	for _, tp := range snap.Topics {
-		if tp.Name != topology.OffsetsTopic {
-			continue
+	for {
+		snap, err := advise.ReadCluster(ctx, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, p := range tp.Partitions {
-			for _, b := range snap.Brokers {
-				if b.ID == p.Leader && cfg.Topology.DCOfRack(b.Rack) == dc {
-					in[int(p.ID)] = true
+		for _, tp := range snap.Topics {
+			if tp.Name != topic {
+				continue
+			}
+			in := map[int]bool{}
+			for _, p := range tp.Partitions {
+				for _, b := range snap.Brokers {
+					if b.ID == p.Leader && cfg.Topology.DCOfRack(b.Rack) == dc {
+						in[int(p.ID)] = true
+					}
 				}
 			}
-		}
-		for n := 0; n < 10000; n++ {
-			if g := fmt.Sprintf("team-%d", n); in[topology.GroupPartition(g, len(tp.Partitions))] {
-				return g
+			for n := 0; n < 10000; n++ {
+				if key := fmt.Sprintf("%s-%d", prefix, n); in[topology.GroupPartition(key, len(tp.Partitions))] {
+					return key
+				}
 			}
+			t.Fatalf("no %s partition is led in %s", topic, dc)
 		}
+		if ctx.Err() != nil {
+			t.Fatalf("no %s after a coordinator lookup", topic)
+		}
+		time.Sleep(time.Second)
 	}
-	t.Fatalf("no %s partition is led in %s", topology.OffsetsTopic, dc)
-	return ""
 }
 
 // requireReads checks what every drill with a consumer group must show:

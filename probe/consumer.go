@@ -310,24 +310,28 @@ func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (map[int32]
 	return out, nil
 }
 
-// FindCoordinator looks up the coordinator of group, as every consumer
-// does first; on a cluster that never had a group, this creates the
-// offsets topic (the broker creates it on the first lookup). It retries
-// until ctx ends.
-func FindCoordinator(ctx context.Context, cluster config.Cluster, opts Options, group string) error {
+// FindCoordinator looks up the coordinator of a group (or, with txn, of
+// a transactional id), as every consumer (transactional producer) does
+// first; on a cluster that never had one, this creates the offsets topic
+// (the transaction state topic): the broker creates it on the first
+// lookup. It retries until ctx ends.
+func FindCoordinator(ctx context.Context, cluster config.Cluster, opts Options, key string, txn bool) error {
 	adm, cl, err := admin(cluster, opts)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	for {
-		resp := adm.FindGroupCoordinators(ctx, group)
+		resp := adm.FindGroupCoordinators(ctx, key)
+		if txn {
+			resp = adm.FindTxnCoordinators(ctx, key)
+		}
 		err := resp.Error()
 		if err == nil {
 			return nil
 		}
 		if !sleepUntil(ctx, time.Now().Add(500*time.Millisecond)) {
-			return fmt.Errorf("the coordinator of group %s: %w", group, err)
+			return fmt.Errorf("the coordinator of %s: %w", key, err)
 		}
 	}
 }
@@ -400,21 +404,14 @@ func (r *ConsumerRun) Kill(dc string) int {
 	return n
 }
 
-// CaughtUp reads the topic's end offsets and waits until the group has
-// read every partition up to them; it fails when ctx ends first, saying
+// CaughtUp waits until the group has read every partition up to
+// targets (the offset after the last record it must read: the newest
+// acknowledged one, since the last offsets of a transactional topic are
+// markers no consumer is handed); it fails when ctx ends first, saying
 // how far the group got.
-func (r *ConsumerRun) CaughtUp(ctx context.Context) error {
-	adm, cl, err := admin(r.cluster, Options{Log: r.opts.Log})
-	if err != nil {
-		return err
-	}
-	ends, err := endOffsets(ctx, adm, r.l.Topic)
-	cl.Close()
-	if err != nil {
-		return err
-	}
+func (r *ConsumerRun) CaughtUp(ctx context.Context, targets map[int32]int64) error {
 	for {
-		behind := r.behind(ends)
+		behind := r.behind(targets)
 		if len(behind) == 0 {
 			return nil
 		}

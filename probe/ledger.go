@@ -92,6 +92,11 @@ type LedgerOptions struct {
 	// MaxRecords stops sending after that many records (0: until Stop),
 	// for a ledger of known size in tests and benchmarks.
 	MaxRecords int
+	// TransactionalIDs, when set, make the producers write in
+	// transactions, producer i with id i (the Java client only): a record
+	// is acknowledged when its transaction commits and fails when it is
+	// aborted.
+	TransactionalIDs []string
 }
 
 // LedgerCounts are a running ledger's records so far.
@@ -147,6 +152,9 @@ type Ledger struct {
 	Records      []LedgerRecord
 	// Errors counts the producer errors by message.
 	Errors map[string]int64
+	// Transactional: the records were written in transactions (the
+	// read-back is read_committed).
+	Transactional bool
 }
 
 // Ledger record values: magic, run id, producer, partition, seq, send
@@ -219,6 +227,9 @@ func StartLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions
 	if opts.Client.Library == "" {
 		opts.Client.Library = config.LibraryJava
 	}
+	if len(opts.TransactionalIDs) > 0 && opts.Client.Library != config.LibraryJava {
+		return nil, fmt.Errorf("the transactional ledger runs on the Java client, not %s", opts.Client.Library)
+	}
 	l, err := newLedger(ctx, cluster, opts)
 	if err != nil {
 		return nil, err
@@ -260,7 +271,8 @@ func newLedger(ctx context.Context, cluster config.Cluster, opts LedgerOptions) 
 	if err != nil {
 		return nil, fmt.Errorf("ledger: topic %s: %w", opts.Topic, err)
 	}
-	l := &Ledger{Topic: opts.Topic, Parts: parts, Target: opts.Rate, StartOffsets: map[int32]int64{}, Errors: map[string]int64{}}
+	l := &Ledger{Topic: opts.Topic, Parts: parts, Target: opts.Rate, StartOffsets: map[int32]int64{}, Errors: map[string]int64{},
+		Transactional: len(opts.TransactionalIDs) > 0}
 	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -439,13 +451,20 @@ loop:
 
 // ReadBack reads the topic's partitions from the ledger's start offsets
 // to their current end and returns, per record of this run, the offsets
-// it was found at. It reads what any consumer would (read_uncommitted:
-// the ledger does not use transactions) and is bounded by timeout per
-// partition.
+// it was found at. It reads what any consumer would: read_uncommitted,
+// or read_committed when the ledger was written in transactions (records
+// of aborted transactions are then not found). It is bounded by timeout
+// per partition.
 func ReadBack(ctx context.Context, cluster config.Cluster, opts Options, l *Ledger, timeout time.Duration) (map[RecordKey][]int64, error) {
 	cfg, err := SaramaConfig(cluster, opts)
 	if err != nil {
 		return nil, err
+	}
+	if l.Transactional {
+		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+		if !cfg.Version.IsAtLeast(sarama.V0_11_0_0) {
+			cfg.Version = sarama.V0_11_0_0
+		}
 	}
 	cfg.Consumer.Return.Errors = true
 	cfg.Consumer.Fetch.Default = 4 << 20
@@ -460,10 +479,22 @@ func ReadBack(ctx context.Context, cluster config.Cluster, opts Options, l *Ledg
 	}
 	defer cons.Close()
 	found := map[RecordKey][]int64{}
+	// Read committed, the last offsets of a partition are transaction
+	// markers, which no consumer is handed: the read ends at the newest
+	// committed record of the run instead.
+	lastCommitted := map[int32]int64{}
+	for _, r := range l.Records {
+		if r.State == Acked {
+			lastCommitted[r.Partition] = max(lastCommitted[r.Partition], r.Offset+1)
+		}
+	}
 	for _, p := range l.Parts {
 		end, err := client.GetOffset(l.Topic, p, sarama.OffsetNewest)
 		if err != nil {
 			return nil, fmt.Errorf("read back %s/%d: %w", l.Topic, p, err)
+		}
+		if l.Transactional {
+			end = min(end, lastCommitted[p])
 		}
 		from := l.StartOffsets[p]
 		if end <= from {

@@ -81,6 +81,9 @@ func startProcess(ctx context.Context, argv []string, conn, settings []ClientSet
 	for _, s := range settings {
 		lines = append(lines, ledgerwire.Config(s.Key, s.Value))
 	}
+	if len(opts.TransactionalIDs) > 0 {
+		lines = append(lines, ledgerwire.TxnIDs(opts.TransactionalIDs))
+	}
 	lines = append(lines, ledgerwire.Start(max(opts.Producers, 1), opts.Topic))
 	if _, err := pw.WriteString(strings.Join(lines, "")); err != nil {
 		pp.kill()

@@ -431,14 +431,38 @@ func readMeasures(r *drill.Result, pred func(func(*drill.Prediction) string) str
 	}
 }
 
+// txnLines describe the transactional ledger and what it went through.
+func txnLines(r *drill.Result) []string {
+	w := r.Workload.Transactions
+	if w == nil {
+		return nil
+	}
+	coord := fmt.Sprintf("transactions: %d producers with ids of the drill's own, coordinator __transaction_state partition %d", len(w.IDs), w.CoordinatorPartition)
+	if w.CoordinatorDC != "" {
+		coord += " led in " + w.CoordinatorDC
+	}
+	if w.StandsFor != "" {
+		coord += fmt.Sprintf(" (the partition of the file's transactional.id %s, which the drill does not use)", w.StandsFor)
+	}
+	out := []string{coord}
+	if t := r.Observed.Transactions; t != nil {
+		line := fmt.Sprintf("records of aborted transactions %d · of fenced producers %d · aborted records read %d", t.AbortedRecords, t.FencedRecords, t.AbortedRead)
+		if t.ExactlyOnce != nil {
+			line += " · exactly-once " + map[bool]string{true: "held", false: "BROKEN"}[*t.ExactlyOnce]
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
 // consumerLines describe the drill's consumer group and what it went
 // through, one fact per line.
 func consumerLines(r *drill.Result) []string {
+	out := txnLines(r)
 	c := r.Workload.Consumers
 	if c == nil {
-		return nil
+		return out
 	}
-	var out []string
 	var where []string
 	for _, m := range c.Members {
 		where = append(where, fmt.Sprintf("%d in %s", m.Members, cmp.Or(m.DC, "the operator's site")))
@@ -590,7 +614,7 @@ func renderDrillText(r *drill.Result, o Options) []byte {
 		fmt.Fprintf(&b, "  not applied: %s\n", singleLine(s))
 	}
 	if lines := consumerLines(r); len(lines) > 0 {
-		b.WriteString("\n" + st.bold("Consumer group") + "\n")
+		b.WriteString("\n" + st.bold("Read side") + "\n")
 		for _, l := range lines {
 			fmt.Fprintf(&b, "  %s\n", singleLine(l))
 		}
@@ -827,7 +851,7 @@ func renderDrillMarkdown(r *drill.Result, o Options) []byte {
 		b.WriteString("\n")
 	}
 	if lines := consumerLines(r); len(lines) > 0 {
-		b.WriteString("### Consumer group\n\n")
+		b.WriteString("### Read side\n\n")
 		for _, l := range lines {
 			fmt.Fprintf(&b, "- %s\n", mdText(l))
 		}

@@ -612,7 +612,7 @@ figcaption { color: #656d76; font-size: .9rem; }
 {{end}}</table>
 {{end}}{{with .VersionNote}}<p>Version: {{.}}</p>
 {{end}}{{if .Rejected}}<ul>{{range .Rejected}}<li>not applied: {{.}}</li>{{end}}</ul>
-{{end}}{{if .Consumers}}<h3>Consumer group</h3>
+{{end}}{{if .Consumers}}<h3>Read side</h3>
 <ul>{{range .Consumers}}<li>{{.}}</li>{{end}}</ul>
 {{end}}</section>
 <section>

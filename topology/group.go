@@ -4,6 +4,13 @@ package topology
 // the leader of a group's partition of it is the group's coordinator.
 const OffsetsTopic = "__consumer_offsets"
 
+// TransactionTopic is the internal topic of transactions' state; the
+// leader of a transactional id's partition of it is that id's
+// transaction coordinator. Ids map to partitions as groups do
+// (TransactionStateManager.partitionFor: the same hash), so
+// GroupPartition serves both.
+const TransactionTopic = "__transaction_state"
+
 // GroupPartition is the partition of OffsetsTopic (of n partitions) that
 // holds groupID, as the broker computes it:
 // Utils.abs(groupId.hashCode()) % offsets.topic.num.partitions

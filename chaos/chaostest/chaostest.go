@@ -228,7 +228,7 @@ func (r *Readers) Start(ctx context.Context, s chaos.ReadersSpec) (chaos.ReaderR
 }
 
 // FindCoordinator implements chaos.Readers.
-func (r *Readers) FindCoordinator(ctx context.Context, group string) error {
+func (r *Readers) FindCoordinator(ctx context.Context, key string, txn bool) error {
 	r.record("find coordinator")
 	return nil
 }
@@ -246,7 +246,7 @@ func (x *readerRun) Kill(dc string) int {
 	x.r.record("kill " + dc)
 	return 1
 }
-func (x *readerRun) CaughtUp(ctx context.Context) error {
+func (x *readerRun) CaughtUp(ctx context.Context, targets map[int32]int64) error {
 	x.r.record("caught up")
 	return nil
 }

@@ -14,6 +14,14 @@
 // metadata is missing or the buffer is full (max.block.ms), and one stuck
 // producer must not hold up the others, as in an application with several
 // producers.
+//
+// With TXNIDS (one transactional.id per producer) each producer writes in
+// transactions, as a transactional application does: initTransactions,
+// then beginTransaction, the sends of about 100 ms of records,
+// commitTransaction. A record is answered (A) only once its transaction is
+// committed; the records of an aborted transaction fail (F "aborted: ...").
+// A fenced producer (ProducerFencedException) fails its transaction's
+// records (F "fenced: ...") and is replaced by a new one with the same id.
 
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -48,10 +56,11 @@ public final class LedgerProducer {
 
         Properties props = new Properties();
         Set<String> known = ProducerConfig.configNames();
-        List<KafkaProducer<byte[], byte[]>> producers = new ArrayList<>();
+        List<KafkaProducer<byte[], byte[]>> producers = new java.util.concurrent.CopyOnWriteArrayList<>();
         List<BlockingQueue<String[]>> queues = new ArrayList<>();
         List<Thread> senders = new ArrayList<>();
         String topic = null;
+        String[] txnIds = null;
 
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
         String line;
@@ -70,11 +79,16 @@ public final class LedgerProducer {
                     props.put(key, value);
                     break;
                 }
+                case "TXNIDS": {
+                    txnIds = dec(f[1]).split(",");
+                    break;
+                }
                 case "START": {
                     int n = Integer.parseInt(f[1]);
                     topic = dec(f[2]);
                     props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, "org.apache.kafka.common.serialization.ByteArraySerializer");
                     props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, "org.apache.kafka.common.serialization.ByteArraySerializer");
+                    List<Properties> configs = new ArrayList<>();
                     try {
                         for (int i = 0; i < n; i++) {
                             Properties p = new Properties();
@@ -84,7 +98,15 @@ public final class LedgerProducer {
                             } else {
                                 p.put(ProducerConfig.CLIENT_ID_CONFIG, p.get(ProducerConfig.CLIENT_ID_CONFIG) + "-" + i);
                             }
-                            producers.add(new KafkaProducer<>(p));
+                            if (txnIds != null) {
+                                p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnIds[i % txnIds.length]);
+                            }
+                            configs.add(p);
+                            KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p);
+                            if (txnIds != null) {
+                                producer.initTransactions();
+                            }
+                            producers.add(producer);
                         }
                     } catch (Exception e) {
                         fatal("could not create the producers: " + e);
@@ -95,7 +117,16 @@ public final class LedgerProducer {
                         queues.add(q);
                         KafkaProducer<byte[], byte[]> producer = producers.get(i);
                         String t = topic;
-                        Thread s = new Thread(() -> send(producer, t, q), "ledger-send-" + i);
+                        Properties cfg = configs.get(i);
+                        boolean txn = txnIds != null;
+                        int slot = i;
+                        Thread s = new Thread(() -> {
+                            if (txn) {
+                                sendInTransactions(producer, cfg, t, q, producers, slot);
+                            } else {
+                                send(producer, t, q);
+                            }
+                        }, "ledger-send-" + i);
                         s.setDaemon(true);
                         s.start();
                         senders.add(s);
@@ -164,6 +195,105 @@ public final class LedgerProducer {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    // sendInTransactions writes the queue's records in transactions of
+    // about 100 ms, answering each record when its transaction ends.
+    private static void sendInTransactions(KafkaProducer<byte[], byte[]> first, Properties cfg, String topic, BlockingQueue<String[]> q,
+            List<KafkaProducer<byte[], byte[]>> producers, int slot) {
+        KafkaProducer<byte[], byte[]> producer = first;
+        List<long[]> pending = new ArrayList<>(); // {idx, offset}
+        long began = 0;
+        boolean open = false;
+        boolean stop = false;
+        try {
+            while (!stop || open) {
+                String[] f = stop ? null : q.poll(10, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (f != null && f[0].equals(STOP)) {
+                    stop = true;
+                    f = null;
+                }
+                if (f != null) {
+                    long idx = Long.parseLong(f[2]);
+                    int partition = Integer.parseInt(f[3]);
+                    byte[] value = hex(f[4]);
+                    if (!open) {
+                        producer.beginTransaction();
+                        open = true;
+                        began = System.currentTimeMillis();
+                    }
+                    long[] rec = {idx, -1};
+                    pending.add(rec);
+                    try {
+                        producer.send(new ProducerRecord<>(topic, partition, null, value), (md, err) -> {
+                            if (err == null) {
+                                rec[1] = md.offset();
+                            }
+                        });
+                    } catch (Exception e) {
+                        // The transaction fails at commit; it is aborted there.
+                    }
+                }
+                if (open && (stop || System.currentTimeMillis() - began >= 100)) {
+                    String failure = null;
+                    boolean fenced = false;
+                    try {
+                        // A commit that timed out may still complete: it
+                        // is retried, as the client asks (an abort is then
+                        // refused), until it ends either way.
+                        while (true) {
+                            try {
+                                producer.commitTransaction();
+                                break;
+                            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                                continue;
+                            }
+                        }
+                    } catch (org.apache.kafka.common.errors.ProducerFencedException | org.apache.kafka.common.errors.InvalidProducerEpochException e) {
+                        failure = "fenced: " + e.getClass().getSimpleName() + ": " + e.getMessage();
+                        fenced = true;
+                    } catch (Exception e) {
+                        failure = "aborted: " + e.getClass().getSimpleName() + ": " + e.getMessage();
+                        try {
+                            producer.abortTransaction();
+                        } catch (Exception abortError) {
+                            fenced = true; // the producer cannot go on: replace it
+                        }
+                    }
+                    long at = micros();
+                    for (long[] rec : pending) {
+                        if (failure == null) {
+                            emit("A " + rec[0] + " " + rec[1] + " " + at);
+                        } else {
+                            emit("F " + rec[0] + " " + at + " " + enc(failure));
+                        }
+                    }
+                    pending.clear();
+                    open = false;
+                    if (fenced && !stop) {
+                        producer.close(Duration.ZERO);
+                        producer = replace(cfg);
+                        producers.set(slot, producer);
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // replace creates a new transactional producer with the same id, as an
+    // application restarts one that was fenced, retrying until it can.
+    private static KafkaProducer<byte[], byte[]> replace(Properties cfg) throws InterruptedException {
+        while (true) {
+            try {
+                KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(cfg);
+                p.initTransactions();
+                return p;
+            } catch (Exception e) {
+                Thread.sleep(500);
+            }
         }
     }
 

@@ -7,6 +7,7 @@
 // To the worker, on its standard input:
 //
 //	CONFIG key value     a producer setting, applied as the library names it
+//	TXNIDS id,id,...     the producers write in transactions, one id each
 //	START n topic        create n producers with those settings
 //	SEND p idx partition hex   producer p sends record idx (value in hex)
 //	CLOSE waitMs         close every producer, waiting up to waitMs for answers
@@ -99,6 +100,9 @@ func AppendSend(b []byte, producer, idx int, partition int32, value []byte) []by
 	b = hex.AppendEncode(b, value)
 	return append(b, '\n')
 }
+
+// TxnIDs is the TXNIDS line: one transactional.id per producer.
+func TxnIDs(ids []string) string { return "TXNIDS " + Escape(strings.Join(ids, ",")) + "\n" }
 
 // Group is the GROUP line of a consumer worker.
 func Group(n int, topic, group string, first int) string {
