@@ -52,8 +52,20 @@ func WriteCampaign(w io.Writer, c *drill.Campaign, f Format, o Options) error {
 // campaignRow is one drill of the matrix.
 type campaignRow struct {
 	Scenario, PredictedRTO, ObservedRTO, RTOAgree, Loss, LossAgree, Verdict, Healed string
-	Agree                                                                           bool
+	// ReadRTO is the group's read RTO, predicted / observed, and
+	// ReadAgree its agreement ("—" without a group).
+	ReadRTO, ReadAgree string
+	Agree              bool
 }
+
+// hasReads says whether some drill of the campaign ran a consumer group:
+// the matrix then has the read side's columns.
+func hasReads(c *drill.Campaign) bool {
+	return slices.ContainsFunc(c.Entries, func(e drill.CampaignEntry) bool { return e.Result != nil && e.Result.Workload.Consumers != nil })
+}
+
+// readCells are the read side's cells of a row.
+func readCells(r campaignRow) []string { return []string{r.ReadRTO, r.ReadAgree} }
 
 // point finds a compared point by its name's prefix.
 func point(r *drill.Result, prefix string) (drill.Point, bool) {
@@ -68,7 +80,8 @@ func point(r *drill.Result, prefix string) (drill.Point, bool) {
 func campaignRows(c *drill.Campaign) []campaignRow {
 	var rows []campaignRow
 	for _, e := range c.Entries {
-		row := campaignRow{Scenario: e.Fault.String(), PredictedRTO: "—", ObservedRTO: "—", RTOAgree: "—", Loss: "—", LossAgree: "—", Healed: "—"}
+		row := campaignRow{Scenario: e.Fault.String(), PredictedRTO: "—", ObservedRTO: "—", RTOAgree: "—", Loss: "—", LossAgree: "—", Healed: "—",
+			ReadRTO: "—", ReadAgree: "—"}
 		r := e.Result
 		if r == nil {
 			row.Verdict = "not run: " + e.Error
@@ -99,6 +112,11 @@ func campaignRows(c *drill.Campaign) []campaignRow {
 		if p, ok := point(r, "ack"); ok {
 			row.Loss = p.Predicted + " / " + p.Observed
 			row.LossAgree = yesNo(p.Agree)
+		}
+		if p, ok := point(r, "read RTO"); ok {
+			row.ReadRTO, row.ReadAgree = p.Predicted+" / "+strings.Fields(p.Observed)[0], yesNo(p.Agree)
+		} else if p, ok := point(r, "reads"); ok {
+			row.ReadRTO, row.ReadAgree = p.Predicted+" / "+p.Observed, yesNo(p.Agree)
 		}
 		row.Agree = r.Comparison.Agree
 		rows = append(rows, row)
@@ -142,9 +160,18 @@ func renderCampaignText(c *drill.Campaign, o Options) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s · campaign on %s · %d drills · backend %s\n", singleLine(o.toolVersion()), singleLine(c.Topic), len(c.Entries), singleLine(c.Backend))
 	fmt.Fprintf(&b, "%s · %s\n\n", campaignHeadline(c), truthLine(c))
-	rows := []row{{cells: []string{"SCENARIO", "PREDICTED RTO", "OBSERVED RTO", "RTO AGREES", "LOSS PREDICTED / OBSERVED", "AGREES", "VERDICT", "HEALED"}}}
+	reads := hasReads(c)
+	head := []string{"SCENARIO", "PREDICTED RTO", "OBSERVED RTO", "RTO AGREES", "LOSS PREDICTED / OBSERVED", "AGREES"}
+	if reads {
+		head = append(head, "READ RTO PREDICTED / OBSERVED", "AGREES")
+	}
+	rows := []row{{cells: append(head, "VERDICT", "HEALED")}}
 	for _, r := range campaignRows(c) {
-		rows = append(rows, row{cells: []string{r.Scenario, r.PredictedRTO, r.ObservedRTO, r.RTOAgree, r.Loss, r.LossAgree, r.Verdict, r.Healed}})
+		cells := []string{r.Scenario, r.PredictedRTO, r.ObservedRTO, r.RTOAgree, r.Loss, r.LossAgree}
+		if reads {
+			cells = append(cells, readCells(r)...)
+		}
+		rows = append(rows, row{cells: append(cells, r.Verdict, r.Healed)})
 	}
 	writeTable(&b, rows)
 	if c.Stopped != "" {
@@ -163,11 +190,21 @@ func renderCampaignMarkdown(c *drill.Campaign, o Options) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Campaign on %s: %s\n\n", mdText(c.Topic), campaignHeadline(c))
 	fmt.Fprintf(&b, "%s · %d drills · backend %s · %s\n\n", mdText(o.toolVersion()), len(c.Entries), mdText(c.Backend), mdText(truthLine(c)))
-	b.WriteString("| scenario | predicted RTO | observed RTO | RTO agrees | loss predicted / observed | agrees | verdict | healed |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	reads := hasReads(c)
+	if reads {
+		b.WriteString("| scenario | predicted RTO | observed RTO | RTO agrees | loss predicted / observed | agrees | read RTO predicted / observed | agrees | verdict | healed |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("| scenario | predicted RTO | observed RTO | RTO agrees | loss predicted / observed | agrees | verdict | healed |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	}
 	for _, r := range campaignRows(c) {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdText(r.Scenario), mdText(r.PredictedRTO), mdText(r.ObservedRTO),
-			r.RTOAgree, mdText(r.Loss), r.LossAgree, mdText(r.Verdict), r.Healed)
+		read := ""
+		if reads {
+			read = fmt.Sprintf(" %s | %s |", mdText(r.ReadRTO), r.ReadAgree)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |%s %s | %s |\n", mdText(r.Scenario), mdText(r.PredictedRTO), mdText(r.ObservedRTO),
+			r.RTOAgree, mdText(r.Loss), r.LossAgree, read, mdText(r.Verdict), r.Healed)
 	}
 	if c.Stopped != "" {
 		fmt.Fprintf(&b, "\n**Stopped:** %s\n", mdText(c.Stopped))
@@ -197,8 +234,8 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 {{if .Stopped}}<p class="no">Stopped: {{.Stopped}}</p>{{end}}
 {{if .Baseline}}<p>Latency baseline: {{.Baseline}}</p>{{end}}
 {{range .Notes}}<p>Note: {{.}}</p>{{end}}
-<table><tr><th>scenario</th><th>predicted RTO</th><th>observed RTO</th><th>RTO agrees</th><th>loss predicted / observed</th><th>agrees</th><th>verdict</th><th>healed</th></tr>
-{{range .Rows}}<tr><td>{{.Scenario}}</td><td>{{.PredictedRTO}}</td><td>{{.ObservedRTO}}</td><td{{if eq .RTOAgree "no"}} class="no"{{end}}>{{.RTOAgree}}</td><td>{{.Loss}}</td><td{{if eq .LossAgree "no"}} class="no"{{end}}>{{.LossAgree}}</td><td>{{.Verdict}}</td><td>{{.Healed}}</td></tr>
+<table><tr><th>scenario</th><th>predicted RTO</th><th>observed RTO</th><th>RTO agrees</th><th>loss predicted / observed</th><th>agrees</th>{{if .Reads}}<th>read RTO predicted / observed</th><th>agrees</th>{{end}}<th>verdict</th><th>healed</th></tr>
+{{range .Rows}}<tr><td>{{.Scenario}}</td><td>{{.PredictedRTO}}</td><td>{{.ObservedRTO}}</td><td{{if eq .RTOAgree "no"}} class="no"{{end}}>{{.RTOAgree}}</td><td>{{.Loss}}</td><td{{if eq .LossAgree "no"}} class="no"{{end}}>{{.LossAgree}}</td>{{if $.Reads}}<td>{{.ReadRTO}}</td><td{{if eq .ReadAgree "no"}} class="no"{{end}}>{{.ReadAgree}}</td>{{end}}<td>{{.Verdict}}</td><td>{{.Healed}}</td></tr>
 {{end}}</table>
 <h2>Timelines</h2>
 <div class="grid">{{range .Charts}}<div class="cell"><h3>{{.Scenario}}</h3>{{.SVG}}</div>{{end}}</div>
@@ -215,10 +252,11 @@ func renderCampaignHTML(c *drill.Campaign, o Options) ([]byte, error) {
 		Title, Tool, Backend, Truth, Stopped, Baseline string
 		Notes                                          []string
 		Count                                          int
+		Reads                                          bool
 		Rows                                           []campaignRow
 		Charts                                         []campaignChart
 	}{Title: fmt.Sprintf("Campaign on %s: %s", c.Topic, campaignHeadline(c)), Tool: o.toolVersion(), Backend: c.Backend,
-		Truth: truthLine(c), Stopped: c.Stopped, Baseline: baselineLine(c), Notes: c.Notes, Count: len(c.Entries), Rows: campaignRows(c)}
+		Truth: truthLine(c), Stopped: c.Stopped, Baseline: baselineLine(c), Notes: c.Notes, Count: len(c.Entries), Reads: hasReads(c), Rows: campaignRows(c)}
 	for _, e := range c.Entries {
 		if e.Result == nil || len(e.Result.Timeline) == 0 {
 			continue

@@ -17,7 +17,7 @@ func testCampaign() *drill.Campaign {
 	failed.Healed = true
 	c := &drill.Campaign{Tool: "stretchctl", Version: "test", Topic: "drill", Backend: "lab", Started: drillStart,
 		Entries: []drill.CampaignEntry{
-			{Fault: passResult().Fault, Result: passResult()},
+			{Fault: readsResult().Fault, Result: readsResult()},
 			{Fault: failed.Fault, Result: failed, Resumed: true},
 			{Fault: drill.Fault{Kind: drill.Isolate, DC: "dc-c"}, Error: "health gate: the quorum has no leader"},
 		},
@@ -49,7 +49,7 @@ func TestCampaignGolden(t *testing.T) {
 func TestCampaignTruth(t *testing.T) {
 	c := testCampaign()
 	points, agree := 0, 0
-	for _, r := range []*drill.Result{passResult(), failResult()} {
+	for _, r := range []*drill.Result{readsResult(), failResult()} {
 		for _, p := range r.Comparison.Points {
 			points++
 			if p.Agree {
