@@ -229,6 +229,9 @@ func newRulesCmd(io IO) *cobra.Command {
 		Short: "List the rules, or explain one",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return exitErr(ExitAssess, fmt.Errorf("--format %q: want text or json", format))
+			}
 			if len(args) == 1 {
 				r, ok := rules.Lookup(args[0])
 				if !ok {

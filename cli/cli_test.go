@@ -153,6 +153,7 @@ func TestCheckOfflineExitCodesAndFormats(t *testing.T) {
 		{"rules list", []string{"rules"}, ExitOK, "36 rules"},
 		{"rule explained", []string{"rules", "rto-001"}, ExitOK, "writes continue after losing any one DC"},
 		{"unknown rule", []string{"rules", "XYZ-1"}, ExitAssess, `no rule "XYZ-1"`},
+		{"rules in an unknown format", []string{"rules", "--format", "yaml"}, ExitAssess, `--format "yaml": want text or json`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,10 +257,14 @@ func TestDrillUsageErrors(t *testing.T) {
 		{"exec other kind", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "freeze=a", "--exec-heal", "freeze=b"}, "--backend exec: the exec backend has no inject command for crash"},
 		{"chaos-mesh without namespace", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "chaos-mesh"}, "needs --namespace"},
 		{"producer-dc with exec", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-dc", "dc-a"}, "--producer-dc: the exec backend cannot place the producers in a DC"},
-		{"bad acks", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--acks", "2"}, `acks="2"`},
+		{"bad acks", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--acks", "2"}, `--acks "2": want all, 1 or 0`},
 		{"missing producer file", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-file", "nope.properties"}, "--producer-file"},
+		{"negative rate", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--rate", "-5"}, "--rate -5: want a positive number"},
+		{"no producers", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--producers", "0"}, "--producers 0: want at least one"},
+		{"negative steady", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--steady", "-1s"}, "--steady -1s: want a positive duration"},
+		{"idempotence maybe", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--idempotence", "maybe"}, `--idempotence "maybe": want true or false`},
 		{"consumers on sarama", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "2", "--consumer-library", "sarama"}, `--consumer-library: the drill's consumers run on java or franz-go, not "sarama"`},
-		{"negative consumers", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "-1"}, "--consumers: -1 consumers"},
+		{"negative consumers", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "-1"}, "--consumers -1: want 0 (no group) or more"},
 		{"consumer DC unknown", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "2", "--consumer-dc", "dc-z"}, `--consumer-dc: DC "dc-z" is not in the topology`},
 		{"consumer-dc with exec", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "2", "--consumer-dc", "dc-a"}, "--consumer-dc: the exec backend cannot place the consumers"},
 		{"missing consumer file", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--consumers", "1", "--consumer-file", "nope.properties"}, "--consumer-file"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 
 	"os"
 	"strings"
@@ -63,7 +64,9 @@ func newDrillCmd(io IO, version string) *cobra.Command {
      inside a DC (lab backend). With --consumers, a consumer group of the
      drill's own (on the Java client or franz-go, --consumer-file settings,
      members spread over --consumer-dc) reads the topic from before the
-     first write; members in a crashed, lost or frozen DC die with it;
+     first write; members in a crashed, lost or frozen DC die with it.
+     --transactional writes the ledger in transactions (Java client) and
+     the group reads it read_committed;
   3. after --steady, the fault is injected and held for --duration, then
      healed, whatever happens (error, Ctrl-C, SIGTERM). A state file written
      before the injection lets ` + "`stretchctl drill recover`" + ` heal after this
@@ -74,7 +77,9 @@ func newDrillCmd(io IO, version string) *cobra.Command {
      successful write to some partition is the observed RTO. The group's
      read RTO (longest time a partition had acknowledged records waiting
      and no read progress), rebalances, records read again (also counted
-     from the committed offsets) and records skipped are measured;
+     from the committed offsets) and records skipped are measured, and for
+     a transactional ledger the aborted transactions and whether
+     exactly-once held (no aborted record read, every committed one once);
   5. the verdict against the goals and the comparison with the prediction
      of the scenario the fault performed: predicted and observed RTO agree
      within max(2 s, 25% of the observed), in both directions; a
@@ -164,9 +169,38 @@ func (o *drillOptions) addBackendFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.stateDir, "state-dir", chaos.DefaultStateDir(), "where drills in progress are recorded")
 }
 
+// checkWorkload refuses workload flags out of range instead of replacing
+// them with a default.
+func (o *drillOptions) checkWorkload() error {
+	switch {
+	case o.rate <= 0:
+		return fmt.Errorf("--rate %d: want a positive number of records per second", o.rate)
+	case o.producers <= 0:
+		return fmt.Errorf("--producers %d: want at least one producer", o.producers)
+	case o.steady <= 0:
+		return fmt.Errorf("--steady %v: want a positive duration", o.steady)
+	case o.consumers < 0:
+		return fmt.Errorf("--consumers %d: want 0 (no group) or more", o.consumers)
+	}
+	for flag, v := range map[string]string{"--idempotence": o.idempotence} {
+		if _, err := strconv.ParseBool(v); v != "" && err != nil {
+			return fmt.Errorf("%s %q: want true or false", flag, v)
+		}
+	}
+	switch strings.ToLower(o.acks) {
+	case "", "all", "-1", "0", "1":
+	default:
+		return fmt.Errorf("--acks %q: want all, 1 or 0", o.acks)
+	}
+	return nil
+}
+
 // options are the chaos options of the flags, without the fault and the
 // topic; confirmation and events are the caller's.
 func (o *drillOptions) options(c *config.Config, io IO, version string) (chaos.Options, error) {
+	if err := o.checkWorkload(); err != nil {
+		return chaos.Options{}, err
+	}
 	spec, err := o.backendSpec()
 	if err != nil {
 		return chaos.Options{}, err

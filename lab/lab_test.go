@@ -2,9 +2,12 @@ package lab
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +297,45 @@ func TestClusterIDNeverStartsWithDash(t *testing.T) {
 		if len(id) != 22 || id[0] == '-' {
 			t.Fatalf("cluster id %q: want 22 characters, not starting with '-'", id)
 		}
+	}
+}
+
+// A directory without the lab's state file holds no lab: lab down, fault
+// and heal leave every file in it as it was and make none (issue 15:
+// `lab down --dir .` in a project directory deleted its stretch.yaml).
+func TestCommandsLeaveANonLabDirectoryAlone(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{"stretch.yaml": "cluster: {}\n", "router.json": "{}", "router.log": "x", "nodes/1/server.properties": "a=b"}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := &Lab{Dir: dir}
+	removed, err := l.Down(context.Background())
+	if err != nil || len(removed) != 0 {
+		t.Errorf("down: removed %v, %v; want nothing", removed, err)
+	}
+	if _, err := l.Inject(context.Background(), FaultKill, "dc-a"); !errors.Is(err, ErrNoLab) {
+		t.Errorf("fault: %v, want ErrNoLab", err)
+	}
+	if _, err := l.Heal(context.Background(), "", time.Second); !errors.Is(err, ErrNoLab) {
+		t.Errorf("heal: %v, want ErrNoLab", err)
+	}
+	for name, body := range files {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != body {
+			t.Errorf("%s: %q, %v; want it untouched", name, b, err)
+		}
+	}
+	if exists(filepath.Join(dir, "lock")) {
+		t.Error("a lock file was left in a directory without a lab")
+	}
+	// A directory that does not exist is not made.
+	gone := filepath.Join(dir, "nope")
+	if _, err := (&Lab{Dir: gone}).Down(context.Background()); err != nil || exists(gone) {
+		t.Errorf("down on a missing directory: %v, exists %v", err, exists(gone))
 	}
 }

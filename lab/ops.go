@@ -97,17 +97,41 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 // lab, then the state. It works from the state file and from markers on
 // the processes, so it also cleans up after a crash. It returns what it
 // removed.
+//
+// A directory without the lab's state file holds no lab: nothing in it is
+// touched (no file removed, no lock file made); only processes that carry
+// this directory's lab markers — a lab whose state file was lost — are
+// stopped.
 func (l *Lab) Down(ctx context.Context) ([]string, error) {
+	if !exists(filepath.Join(l.Dir, stateFile)) {
+		return l.stopMarked(), nil
+	}
 	release, err := lock(l.Dir)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	st, err := loadState(l.Dir)
-	if err != nil && !os.IsNotExist(err) {
+	if os.IsNotExist(err) {
+		return l.stopMarked(), nil // removed by another lab down meanwhile
+	}
+	if err != nil {
 		return nil, err
 	}
 	return l.down(ctx, st)
+}
+
+// stopMarked kills the processes carrying this directory's lab markers
+// and says what it stopped.
+func (l *Lab) stopMarked() []string {
+	pids := labProcesses(l.Dir)
+	for _, p := range pids {
+		_ = signalGroup(p, syscall.SIGKILL)
+	}
+	if len(pids) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d processes (%s)", len(pids), pidList(pids))}
 }
 
 func (l *Lab) down(_ context.Context, st *State) ([]string, error) {
@@ -177,6 +201,11 @@ func (l *Lab) down(_ context.Context, st *State) ([]string, error) {
 
 // open locks the lab directory and loads its state; release unlocks.
 func (l *Lab) open() (*State, func(), error) {
+	// No lab, no lock file: a command on a directory without a lab
+	// leaves it as it was.
+	if !exists(filepath.Join(l.Dir, stateFile)) {
+		return nil, nil, fmt.Errorf("%w in %s", ErrNoLab, l.Dir)
+	}
 	release, err := lock(l.Dir)
 	if err != nil {
 		return nil, nil, err

@@ -434,11 +434,11 @@ func TestDrillHostileText(t *testing.T) {
 	r.Fault.DC = "dc-a<script>x</script>"
 	r.Workload.Topic = "<script>alert(1)</script>"
 	r.Leftover = []string{"link \x1b]0;owned\x07 <b>cut</b>"}
-	r.Notes = append(r.Notes, "note \x9b with a C1 CSI", `"><img src=x onerror=alert(1)>`)
+	r.Notes = append(r.Notes, "note \x9b with a C1 CSI", `"><img src=x onerror=alert(1)>`, "txt.exe\u202Efdp.annual-report", "a \u2066isolate\u2069 b")
 	r.Comparison.Points[0].What = "loss | <i>x</i>"
 	for _, f := range []Format{Text, Markdown} {
 		out := renderDrill(t, r, f, Options{})
-		if i := bytes.IndexAny(out, "\x1b\x07\u009b"); i >= 0 {
+		if i := bytes.IndexAny(out, "\x1b\x07\u009b\u202e\u2066\u2069"); i >= 0 {
 			t.Errorf("%s: control character at offset %d:\n%q", f, i, out)
 		}
 	}

@@ -345,7 +345,10 @@ func firstSentence(msg string) string {
 func singleLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		// Bidirectional controls (U+202E and the others) are invisible
+		// and reorder what follows on a terminal: a name could make a
+		// report line read backwards.
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
 			return '\uFFFD'
 		}
 		return r
