@@ -10,11 +10,14 @@ package execbackend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/stretchctl/stretchctl/drill"
@@ -71,24 +74,54 @@ func (b *Backend) Recover(ctx context.Context, f drill.Fault) error {
 	return b.run(ctx, "heal", cmd, f)
 }
 
+// safeValue is what a value substituted into a command may hold: the
+// command is run by sh, and a value with shell syntax (a DC named
+// "a;rm -rf ~", read back from a state file) would run as code.
+var safeValue = regexp.MustCompile(`^[A-Za-z0-9._:@%+=/-]*$`)
+
+// waitDelay bounds the wait for the command's output once it was killed
+// (a child that kept the pipe open).
+const waitDelay = 5 * time.Second
+
 func (b *Backend) run(ctx context.Context, what, command string, f drill.Fault) error {
 	vals := map[string]string{
 		"{dc}": f.DC, "{peer}": f.Peer, "{kind}": string(f.Kind), "{delay}": f.Delay.String(),
 		"{delay_ms}": strconv.FormatInt(f.Delay.Milliseconds(), 10), "{loss}": strconv.FormatFloat(f.LossPercent, 'g', -1, 64),
 	}
 	for k, v := range vals {
+		if !strings.Contains(command, k) {
+			continue
+		}
+		if !safeValue.MatchString(v) {
+			env := "STRETCHCTL_" + strings.ToUpper(strings.Trim(k, "{}"))
+			return fmt.Errorf("exec backend %s: %s is %q, which a shell would interpret: write $%s in the command instead of %s", what, k, v, env, k)
+		}
 		command = strings.ReplaceAll(command, k, v)
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout)
 	defer cancel()
 	c := exec.CommandContext(ctx, "sh", "-c", command)
-	c.Env = append(os.Environ(), "STRETCHCTL_DC="+f.DC, "STRETCHCTL_PEER="+f.Peer, "STRETCHCTL_FAULT="+string(f.Kind),
-		"STRETCHCTL_DELAY_MS="+vals["{delay_ms}"], "STRETCHCTL_LOSS="+vals["{loss}"])
+	c.Env = append(os.Environ(), "STRETCHCTL_DC="+f.DC, "STRETCHCTL_PEER="+f.Peer, "STRETCHCTL_FAULT="+string(f.Kind), "STRETCHCTL_KIND="+string(f.Kind),
+		"STRETCHCTL_DELAY="+vals["{delay}"], "STRETCHCTL_DELAY_MS="+vals["{delay_ms}"], "STRETCHCTL_LOSS="+vals["{loss}"])
+	// The command and everything it starts form one process group, killed
+	// as a whole at the deadline: a child that keeps running (or keeps the
+	// output pipe open) neither outlives the timeout nor holds the drill.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	c.WaitDelay = waitDelay
 	out, err := c.CombinedOutput()
+	if errors.Is(err, exec.ErrWaitDelay) && ctx.Err() == nil {
+		// The command exited 0; something it started in the background
+		// kept its output open and is left running, as the command meant.
+		err = nil
+	}
 	if err != nil {
 		msg := strings.TrimSpace(string(out))
 		if len(msg) > 500 {
 			msg = msg[len(msg)-500:]
+		}
+		if ctx.Err() == context.DeadlineExceeded {
+			err = fmt.Errorf("timed out after %v (the command's process group was killed)", b.spec.Timeout)
 		}
 		return fmt.Errorf("exec backend %s %q: %w: %s", what, command, err, msg)
 	}
