@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -272,6 +273,41 @@ func TestExecBackendAndRecoverAll(t *testing.T) {
 		if r.State.ID == "d3" && r.Err != nil {
 			t.Errorf("own state file: %v", r.Err)
 		}
+	}
+
+	// Unreadable state files (garbage, a FIFO, a file whose id is not its
+	// name) do not stop the drills beside them from being healed; each is
+	// reported (issue 15: one bad file stopped drill recover).
+	mixed := filepath.Join(dir, "mixed")
+	healMarker := filepath.Join(dir, "healed")
+	healing, _ := execbackend.New(drill.ExecSpec{Inject: map[drill.Kind]string{drill.Latency: "true"}, Heal: map[drill.Kind]string{drill.Latency: "touch " + healMarker}})
+	st = &State{ID: "d4", Started: time.Now(), Backend: healing.Spec(), Fault: f}
+	if err := st.Save(mixed); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(mixed, "garbage.json"), []byte("{not json"), 0o644)
+	_ = os.WriteFile(filepath.Join(mixed, "renamed.json"), []byte(`{"id":"d9","fault":{"kind":"crash","dc":"dc-a","duration":60000000000}}`), 0o644)
+	if err := syscall.Mkfifo(filepath.Join(mixed, "fifo.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err = RecoverAll(context.Background(), mixed, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unread := 0
+	for _, r := range got {
+		switch {
+		case r.State == nil:
+			unread++
+			if r.Err == nil || r.File == "" {
+				t.Errorf("unreadable file reported without its name or error: %+v", r)
+			}
+		case r.State.ID == "d4" && r.Err != nil:
+			t.Errorf("the readable drill beside bad files: %v", r.Err)
+		}
+	}
+	if _, err := os.Stat(healMarker); err != nil || unread != 3 {
+		t.Errorf("healed %v, %d unreadable files reported; want healed and 3", err == nil, unread)
 	}
 
 	if _, err := execbackend.New(drill.ExecSpec{Inject: map[drill.Kind]string{drill.Crash: "true"}}); err == nil {

@@ -120,33 +120,81 @@ func (s *State) Remove(dir string) error {
 	return err
 }
 
-// LoadStates reads every state file of dir, oldest first.
+// maxStateFile bounds a state file: they are a few kilobytes.
+const maxStateFile = 1 << 20
+
+// LoadStates reads every state file of dir, oldest first. A file that
+// cannot be read is not skipped silently: the error names each one, and
+// the files that could be read are returned beside it.
 func LoadStates(dir string) ([]*State, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	good, bad, err := scanStates(dir)
 	if err != nil {
 		return nil, err
 	}
-	var out []*State
+	var errs []error
+	for _, b := range bad {
+		errs = append(errs, b.Err)
+	}
+	return good, errors.Join(errs...)
+}
+
+// scanStates reads every state file of dir: the drills it could read,
+// oldest first, and one Recovered with the error for each file it could
+// not.
+func scanStates(dir string) ([]*State, []Recovered, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var good []*State
+	var bad []Recovered
 	for _, e := range entries {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		b, err := os.ReadFile(p)
+		s, err := readState(p)
 		if err != nil {
-			return nil, err
+			bad = append(bad, Recovered{File: p, Err: err})
+			continue
 		}
-		var s State
-		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("%s: not a drill state file: %w", p, err)
-		}
-		out = append(out, &s)
+		good = append(good, s)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Started.Before(out[j].Started) })
-	return out, nil
+	sort.Slice(good, func(i, j int) bool { return good[i].Started.Before(good[j].Started) })
+	return good, bad, nil
+}
+
+// readState reads one state file: a regular file of bounded size, with a
+// drill id that names the file and a valid fault.
+func readState(p string) (*State, error) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
+	if fi.Size() > maxStateFile {
+		return nil, fmt.Errorf("%s: %d bytes, more than a drill state file holds (%d)", p, fi.Size(), maxStateFile)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: not a drill state file: %w", p, err)
+	}
+	if s.ID == "" || statePath(filepath.Dir(p), s.ID) != p {
+		return nil, fmt.Errorf("%s: the drill id %q does not name this file", p, s.ID)
+	}
+	if err := s.Fault.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &s, nil
 }
 
 // ResumeOptions say how another process takes over a drill.
@@ -273,7 +321,10 @@ func Resume(ctx context.Context, st *State, o ResumeOptions) (*drill.Result, err
 
 // Recovered is the outcome of recovering one drill.
 type Recovered struct {
+	// State is the drill; nil when its file could not be read (File and
+	// Err say which and why: nothing of it was healed).
 	State  *State
+	File   string
 	Result *drill.Result
 	// Err is nil when nothing is left and the state file was removed.
 	Err error
@@ -282,12 +333,15 @@ type Recovered struct {
 // RecoverAll heals at once every drill recorded in dir (Resume without
 // continuing). A drill whose process is still alive is left alone unless
 // force: it heals by itself when stopped.
+//
+// A state file that cannot be read does not stop the others: every drill
+// that can be read is healed, and each unreadable file is reported.
 func RecoverAll(ctx context.Context, dir string, force bool, log *slog.Logger) ([]Recovered, error) {
-	states, err := LoadStates(dir)
+	states, bad, err := scanStates(dir)
 	if err != nil {
 		return nil, err
 	}
-	var out []Recovered
+	out := bad
 	for _, s := range states {
 		if !force && s.PID != os.Getpid() && processAlive(s.PID) {
 			out = append(out, Recovered{State: s, Err: fmt.Errorf("drill %s is still running (pid %d): stop it (it heals when interrupted) or force the recovery", s.ID, s.PID)})

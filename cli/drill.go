@@ -440,6 +440,11 @@ Exit codes: 0 nothing left (or nothing to do), 3 a fault could not be healed.`,
 			}
 			failed := 0
 			for _, r := range got {
+				if r.State == nil {
+					failed++
+					fmt.Fprintf(io.Out, "NOT READ: %s: %v (heal what it recorded by hand, then remove it)\n", r.File, r.Err)
+					continue
+				}
 				if r.Err != nil {
 					failed++
 					fmt.Fprintf(io.Out, "NOT HEALED: drill %s (%s via %s): %v\n", r.State.ID, r.State.Fault, backendName(r.State.Backend), r.Err)
@@ -448,7 +453,7 @@ Exit codes: 0 nothing left (or nothing to do), 3 a fault could not be healed.`,
 				fmt.Fprintf(io.Out, "healed: drill %s (%s via %s, started %s)\n", r.State.ID, r.State.Fault, backendName(r.State.Backend), r.State.Started.Local().Format(time.DateTime))
 			}
 			if failed > 0 {
-				return exitErr(ExitNotHealed, fmt.Errorf("%d of %d faults could not be healed; their state files are kept in %s", failed, len(got), stateDir))
+				return exitErr(ExitNotHealed, fmt.Errorf("%d of %d drills could not be healed or read; their state files are kept in %s", failed, len(got), stateDir))
 			}
 			return nil
 		},
