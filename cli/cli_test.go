@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,12 +41,22 @@ func TestExitCodesAndMessages(t *testing.T) {
 	if err := os.WriteFile(good, []byte("cluster:\n  bootstrap: [\"k1:9092\"]\ntopology:\n  dcs: [dc-a, dc-b]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	fifo := filepath.Join(t.TempDir(), "fifo.yaml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
 		wantCode int
 		want     string // in stdout or stderr
 	}{
+		// Files that are not regular files are refused, never read: a
+		// device never ends, a FIFO blocks (issue 15).
+		{"config is a device", []string{"config", "validate", "-c", "/dev/zero"}, ExitAssess, "/dev/zero: not a regular file (a device)"},
+		{"config is a FIFO", []string{"check", "-c", fifo}, ExitAssess, "not a regular file (a named pipe)"},
+		{"snapshot is a device", []string{"check", "-c", good, "--snapshot", "/dev/zero"}, ExitAssess, "--snapshot: read snapshot: /dev/zero: not a regular file"},
+		{"matrix is a FIFO", []string{"check", "-c", good, "--snapshot", "x", "--latency-matrix", fifo}, ExitAssess, "--latency-matrix: " + fifo + ": not a regular file"},
 		{"status without a lab", []string{"lab", "status", "--dir", empty}, ExitAssess, "no lab in " + empty},
 		{"fault without a lab", []string{"lab", "fault", "kill", "dc-a", "--dir", empty}, ExitAssess, "no lab in"},
 		{"heal without a lab", []string{"lab", "heal", "--dir", empty}, ExitAssess, "no lab in"},

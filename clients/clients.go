@@ -53,8 +53,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +60,7 @@ import (
 
 	"github.com/magiconair/properties"
 	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/internal/boundedfile"
 	"github.com/stretchctl/stretchctl/topology"
 )
 
@@ -108,21 +107,7 @@ func Load(c config.Client, kafkaVersion string) (topology.ClientConfig, error) {
 }
 
 // readFile reads at most maxFileSize bytes of path.
-func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxFileSize {
-		return nil, fmt.Errorf("file is larger than %d MiB", maxFileSize>>20)
-	}
-	return data, nil
-}
+func readFile(path string) ([]byte, error) { return boundedfile.Read(path, maxFileSize) }
 
 // Parse is Load on in-memory content (name used in errors and as File/Path).
 func Parse(name string, data []byte, kind topology.ClientKind, library string, dc string, kafkaVersion string) (topology.ClientConfig, error) {

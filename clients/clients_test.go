@@ -567,8 +567,8 @@ func TestLoad(t *testing.T) {
 		want   string // prefix of the error
 		notExt bool   // errors.Is(err, fs.ErrNotExist)
 	}{
-		{"missing file", config.Client{File: "../testdata/clients/absent.properties", Kind: config.KindProducer, Library: config.LibraryJava}, "../testdata/clients/absent.properties: open ", true},
-		{"directory", config.Client{File: "../testdata/clients", Kind: config.KindProducer, Library: config.LibraryJava}, "../testdata/clients: read ", false},
+		{"missing file", config.Client{File: "../testdata/clients/absent.properties", Kind: config.KindProducer, Library: config.LibraryJava}, "../testdata/clients/absent.properties: stat ", true},
+		{"directory", config.Client{File: "../testdata/clients", Kind: config.KindProducer, Library: config.LibraryJava}, "../testdata/clients: ", false},
 		{"no file", config.Client{Kind: config.KindProducer, Library: config.LibraryJava}, "client file is not set", false},
 		{"unknown library", config.Client{File: "../testdata/clients/producer.properties", Kind: config.KindProducer, Library: "kafkajs"}, `../testdata/clients/producer.properties: unknown client library "kafkajs"`, false},
 	}

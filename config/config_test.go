@@ -367,7 +367,7 @@ func TestPassword(t *testing.T) {
 		{"env", SASL{PasswordEnv: "STRETCH_TEST_PW"}, "env-s3cret", ""},
 		{"missing file", SASL{PasswordFile: "nope", dir: dir}, "", "no such file"},
 		{"empty file", SASL{PasswordFile: "empty", dir: dir}, "", "is empty"},
-		{"big file", SASL{PasswordFile: "big", dir: dir}, "", "larger than 64 KiB"},
+		{"big file", SASL{PasswordFile: "big", dir: dir}, "", "larger than 65536 bytes"},
 		{"unset env", SASL{PasswordEnv: "STRETCH_TEST_UNSET_XYZ"}, "", "STRETCH_TEST_UNSET_XYZ is not set"},
 		{"empty env", SASL{PasswordEnv: "STRETCH_TEST_EMPTY"}, "", "is empty"},
 		{"both", SASL{PasswordFile: "pw", PasswordEnv: "STRETCH_TEST_PW", dir: dir}, "", "only one"},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -14,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stretchctl/stretchctl/internal/boundedfile"
 )
 
 // maxProblems bounds how many problems one Parse reports.
@@ -21,12 +22,15 @@ const maxProblems = 100
 
 // Load reads and parses the config file at path; see Parse.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := boundedfile.Read(path, MaxConfigBytes)
 	if err != nil {
 		return nil, err
 	}
 	return Parse(path, data)
 }
+
+// MaxConfigBytes bounds a stretch.yaml (they are a few kilobytes).
+const MaxConfigBytes = 4 << 20
 
 // Parse decodes stretch.yaml content strictly (unknown fields are errors),
 // fills in defaults, normalises names and validates the result. name is used

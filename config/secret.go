@@ -3,9 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
+
+	"github.com/stretchctl/stretchctl/internal/boundedfile"
 )
 
 // maxPasswordFile bounds how much of a password file is read.
@@ -21,17 +22,9 @@ func (s SASL) Password() (string, error) {
 		return "", errors.New("sasl: set only one of passwordFile and passwordEnv")
 	case s.PasswordFile != "":
 		path := resolve(s.dir, s.PasswordFile)
-		f, err := os.Open(path)
+		data, err := boundedfile.Read(path, maxPasswordFile)
 		if err != nil {
 			return "", fmt.Errorf("sasl: read password file: %w", err)
-		}
-		defer f.Close()
-		data, err := io.ReadAll(io.LimitReader(f, maxPasswordFile+1))
-		if err != nil {
-			return "", fmt.Errorf("sasl: read password file %s: %w", path, err)
-		}
-		if len(data) > maxPasswordFile {
-			return "", fmt.Errorf("sasl: password file %s is larger than %d KiB", path, maxPasswordFile>>10)
 		}
 		pw := strings.TrimRight(string(data), "\r\n")
 		if pw == "" {

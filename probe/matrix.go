@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/stretchctl/stretchctl/config"
+	"github.com/stretchctl/stretchctl/internal/boundedfile"
 )
 
 // Matrix is the DC×DC latency matrix built from agents' reports (or from
@@ -155,10 +155,13 @@ func (m *Matrix) RTT() (map[string]time.Duration, string) {
 	return rtt, src
 }
 
+// maxMatrixFile bounds a matrix file (a few kilobytes per DC pair).
+const maxMatrixFile = 16 << 20
+
 // LoadMatrix reads a matrix file: the JSON of `stretchctl probe matrix`
 // or of a one-shot `stretchctl probe`. Cells are aged against now.
 func LoadMatrix(path string, now time.Time) (*Matrix, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedfile.Read(path, maxMatrixFile)
 	if err != nil {
 		return nil, err
 	}

@@ -1,11 +1,13 @@
 package topology
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/stretchctl/stretchctl/internal/boundedfile"
 )
 
 // The snapshot file format is owned here, next to the type it stores:
@@ -51,12 +53,11 @@ func DecodeSnapshot(r io.Reader, name string) (*Snapshot, error) {
 
 // LoadSnapshot reads the snapshot file at path.
 func LoadSnapshot(path string) (*Snapshot, error) {
-	f, err := os.Open(path)
+	b, err := boundedfile.Read(path, MaxSnapshotBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
-	defer f.Close()
-	return DecodeSnapshot(f, path)
+	return DecodeSnapshot(bytes.NewReader(b), path)
 }
 
 // Encode writes the snapshot as the indented JSON of the file format.

@@ -3,7 +3,8 @@
 // replicas, ISR, configs with their sources, the KRaft quorum, features)
 // and the effective settings of client configuration files.
 //
-// It is plain data: it imports only the standard library, does no I/O and
+// It is plain data: it imports only the standard library (and
+// internal/boundedfile to read a snapshot file), does no I/O but that and
 // is serialised as the `stretchctl snapshot` file format.
 package topology
 
