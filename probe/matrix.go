@@ -32,6 +32,10 @@ type Matrix struct {
 	Cells []MatrixCell `json:"cells"`
 	// Reports are the newest report of every agent, with per-broker detail.
 	Reports []Report `json:"reports"`
+	// Invalid are the reports left out because a figure in them is
+	// impossible (a negative or overflowing latency, a time in the
+	// future), each with the field.
+	Invalid []string `json:"invalid,omitempty"`
 }
 
 // MatrixCell is one vantage DC → broker DC cell and its provenance.
@@ -55,14 +59,22 @@ func StaleAfter(window time.Duration) time.Duration { return max(3*window, 30*ti
 
 // BuildMatrix keeps the newest report per agent and, per (from, to), the
 // cell of the newest report that has one.
+//
+// A report with an impossible figure is left out (Invalid names it and
+// the field): another writer's data never enters the round trips.
 func BuildMatrix(reports []Report, now time.Time, source string) *Matrix {
 	newest := map[string]Report{}
+	var invalid []string
 	for _, r := range reports {
+		if p := r.problem("", now); p != "" {
+			invalid = append(invalid, fmt.Sprintf("report of agent %q: %s", r.Agent, p))
+			continue
+		}
 		if cur, ok := newest[r.Agent]; !ok || r.At.After(cur.At) {
 			newest[r.Agent] = r
 		}
 	}
-	m := &Matrix{Generated: now.UTC(), Source: source}
+	m := &Matrix{Generated: now.UTC(), Source: source, Invalid: invalid}
 	var window time.Duration
 	for _, r := range newest {
 		m.Reports = append(m.Reports, r)
@@ -152,6 +164,9 @@ func (m *Matrix) RTT() (map[string]time.Duration, string) {
 	if len(stale) > 0 {
 		src += fmt.Sprintf("; stale, not used: %s", strings.Join(stale, ", "))
 	}
+	if len(m.Invalid) > 0 {
+		src += fmt.Sprintf("; invalid, not used: %s", strings.Join(m.Invalid, "; "))
+	}
 	return rtt, src
 }
 
@@ -178,6 +193,12 @@ func LoadMatrix(path string, now time.Time) (*Matrix, error) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		// A file with an impossible figure is refused, the field named.
+		for i, r := range m.Reports {
+			if p := r.problem(fmt.Sprintf("reports[%d].", i), now); p != "" {
+				return nil, fmt.Errorf("%s: %s", path, p)
+			}
+		}
 		// Re-age every report against now: the file may be old.
 		return BuildMatrix(m.Reports, now, "file "+path+" (from "+m.Source+")"), nil
 	case probe.Matrix != nil:
@@ -185,7 +206,11 @@ func LoadMatrix(path string, now time.Time) (*Matrix, error) {
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		return MatrixOf(&r, "file "+path+" (one-shot probe)", now), nil
+		m := MatrixOf(&r, "file "+path+" (one-shot probe)", now)
+		if len(m.Invalid) > 0 {
+			return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(m.Invalid[0], `report of agent "`+Key(r.From, "probe")+`": `))
+		}
+		return m, nil
 	}
 	return nil, fmt.Errorf("%s: not a latency matrix: no \"cells\" (probe matrix) or \"matrix\" (probe) field", path)
 }
