@@ -407,6 +407,13 @@ func compareReads(res *drill.Result, add func(what, pred, obs string, agree bool
 	switch {
 	case p.RTOSeconds == nil && o.RTOSeconds == nil:
 		add("reads", "stop until the DC returns", "did not resume before the heal", true)
+	case p.RTOSeconds != nil && o.RTOSeconds == nil && res.Fault.Duration > 0 &&
+		*p.RTOSeconds >= res.Fault.Duration.Seconds()-rtoTolerance(res.Fault.Duration.Seconds()):
+		// Interval-censored, as for writes: reading resumed only after
+		// the hold H, so the read RTO is at least H, which agrees with a
+		// prediction P ≥ H − tolerance(H) (crashed members expire after
+		// their session, whether or not the DC came back meanwhile).
+		add("reads", fmt.Sprintf("resume after %.1fs, not before the %v hold", *p.RTOSeconds, res.Fault.Duration), "did not resume before the heal", true)
 	case p.RTOSeconds == nil || o.RTOSeconds == nil:
 		pred, obs := "stop until the DC returns", "did not resume before the heal"
 		if p.RTOSeconds != nil {

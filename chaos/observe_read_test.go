@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchctl/stretchctl/drill"
 	"github.com/stretchctl/stretchctl/probe"
 )
 
@@ -132,5 +133,26 @@ func TestObserveReads(t *testing.T) {
 	obs, _ = ObserveReads(l, cl, found, inj, l.Start.Add(10*time.Second))
 	if obs.RTOSeconds != nil {
 		t.Errorf("read RTO %.3fs, want unbounded: partition 0 was read again only after the heal", *obs.RTOSeconds)
+	}
+}
+
+// Reads that resume only after the heal say the read RTO is at least the
+// hold: they agree with a prediction beyond it, as writes do (the full
+// campaign with Java's 45 s sessions and 45 s holds), and disagree with
+// one well within it.
+func TestCompareReadsCensored(t *testing.T) {
+	for _, tt := range []struct {
+		predicted float64
+		agree     bool
+	}{{48, true}, {61, true}, {11, false}} {
+		res := &drill.Result{Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 45 * time.Second},
+			Workload:  drill.Workload{Consumers: &drill.ConsumerWorkload{}},
+			Predicted: &drill.Prediction{RTOSeconds: new(9.1), Read: &drill.ReadPrediction{RTOSeconds: new(tt.predicted), Rebalance: true}},
+			Observed: drill.Observed{RTOSeconds: new(10.9), Read: &drill.ReadObserved{Rebalances: []drill.Rebalance{{Generation: 2}}}}}
+		c := compare(res, nil)
+		i := slices.IndexFunc(c.Points, func(p drill.Point) bool { return p.What == "reads" })
+		if i < 0 || c.Points[i].Agree != tt.agree {
+			t.Errorf("predicted %gs, reads resumed after the 45s hold: points %+v, want agree %v", tt.predicted, c.Points, tt.agree)
+		}
 	}
 }
