@@ -148,7 +148,7 @@ func TestCompareReadsCensored(t *testing.T) {
 		res := &drill.Result{Fault: drill.Fault{Kind: drill.Crash, DC: "dc-a", Duration: 45 * time.Second},
 			Workload:  drill.Workload{Consumers: &drill.ConsumerWorkload{}},
 			Predicted: &drill.Prediction{RTOSeconds: new(9.1), Read: &drill.ReadPrediction{RTOSeconds: new(tt.predicted), Rebalance: true}},
-			Observed: drill.Observed{RTOSeconds: new(10.9), Read: &drill.ReadObserved{Rebalances: []drill.Rebalance{{Generation: 2}}}}}
+			Observed:  drill.Observed{RTOSeconds: new(10.9), Read: &drill.ReadObserved{Rebalances: []drill.Rebalance{{Generation: 2}}}}}
 		c := compare(res, nil)
 		i := slices.IndexFunc(c.Points, func(p drill.Point) bool { return p.What == "reads" })
 		if i < 0 || c.Points[i].Agree != tt.agree {
