@@ -161,12 +161,19 @@ func (o *campaignOptions) run(ctx context.Context, io IO, version string) error 
 	if werr := report.WriteCampaign(io.Out, camp, format, ropts); werr != nil {
 		return werr
 	}
+	var unwritten []string
 	for _, r := range extra {
 		if werr := writeCampaignFile(r.path, camp, r.format, ropts); werr != nil {
 			fmt.Fprintf(io.Err, "error: %v\n", werr)
+			unwritten = append(unwritten, r.path)
 		} else {
 			fmt.Fprintf(io.Err, "written: %s\n", r.path)
 		}
+	}
+	// A report that could not be written fails the run unless a fault
+	// left in place (3) says more.
+	if len(unwritten) > 0 && camp.ExitCode() != drill.ExitNotHealed {
+		return exitErr(ExitAssess, fmt.Errorf("reports not written: %s", strings.Join(unwritten, ", ")))
 	}
 	switch camp.ExitCode() {
 	case drill.ExitNotHealed:

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/stretchctl/stretchctl/advise"
@@ -187,9 +188,47 @@ func parseReportsWith(specs []string, parse func(string) (report.Format, error),
 		if err != nil {
 			return nil, fmt.Errorf("--report %q: %w", s, err)
 		}
+		if err := checkWritable(path); err != nil {
+			return nil, fmt.Errorf("--report %q: %w", s, err)
+		}
 		out = append(out, reportFile{format, path})
 	}
 	return out, nil
+}
+
+// checkWritable says why a report file could not be written, before any
+// work (a drill's fault) is done: a directory in its place, a file in
+// the way of its directory, no write permission.
+func checkWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("%s is a directory", path)
+		}
+		if err := unix.Access(path, unix.W_OK); err != nil {
+			return fmt.Errorf("%s cannot be written: %w", path, err)
+		}
+		return nil
+	}
+	// The nearest existing directory must take new entries (createWith
+	// makes the ones missing below it).
+	dir := filepath.Dir(path)
+	for {
+		fi, err := os.Stat(dir)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s cannot be created: %s is not a directory", path, dir)
+			}
+			if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+				return fmt.Errorf("%s cannot be created in %s: %w", path, dir, err)
+			}
+			return nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
 }
 
 func writeReportFile(path string, rep *rules.Report, f report.Format, o report.Options) error {

@@ -270,6 +270,8 @@ func TestDrillUsageErrors(t *testing.T) {
 		{"producer-dc with exec", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-dc", "dc-a"}, "--producer-dc: the exec backend cannot place the producers in a DC"},
 		{"bad acks", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--acks", "2"}, `--acks "2": want all, 1 or 0`},
 		{"missing producer file", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--backend", "exec", "--exec-inject", "kill=a", "--exec-heal", "kill=b", "--producer-file", "nope.properties"}, "--producer-file"},
+		{"report into a directory", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--report", "html=" + os.TempDir()}, "is a directory"},
+		{"report under a file", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--report", "json=" + cfg + "/drill.json"}, "is not a directory"},
 		{"negative rate", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--rate", "-5"}, "--rate -5: want a positive number"},
 		{"no producers", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--producers", "0"}, "--producers 0: want at least one"},
 		{"negative steady", []string{"--fault", "kill", "--dc", "dc-a", "--topic", "t", "--steady", "-1s"}, "--steady -1s: want a positive duration"},

@@ -274,12 +274,19 @@ func (o *drillOptions) run(ctx context.Context, io IO, version string) error {
 		return werr
 	}
 	ropts.Color = false
+	var unwritten []string
 	for _, r := range extra {
 		if werr := writeDrillFile(r.path, res, r.format, ropts); werr != nil {
 			fmt.Fprintf(io.Err, "error: %v\n", werr)
+			unwritten = append(unwritten, r.path)
 		} else {
 			fmt.Fprintf(io.Err, "written: %s\n", r.path)
 		}
+	}
+	// A report that could not be written fails the run unless a fault
+	// left in place (3) says more.
+	if len(unwritten) > 0 && res.ExitCode() != drill.ExitNotHealed {
+		return exitErr(ExitAssess, fmt.Errorf("reports not written: %s", strings.Join(unwritten, ", ")))
 	}
 	switch code := res.ExitCode(); code {
 	case drill.ExitNotHealed:
