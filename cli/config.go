@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -45,12 +46,15 @@ client .properties files (clients) and suppressed findings (ignore).
 	cmd.PersistentFlags().StringVarP(&path, "config", "c", defaultConfigPath(), "stretch.yaml to read")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate",
-		Short: "Check stretch.yaml; every problem is shown with file:line:column (exit 2)",
+		Short: "Check stretch.yaml and the files it names; every problem is shown with file:line:column or its field (exit 2)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadConfig(path)
 			if err != nil {
 				return err
+			}
+			if missing := c.MissingFiles(); len(missing) > 0 {
+				return exitErr(ExitAssess, fmt.Errorf("%s: files it names cannot be read:\n  %s", path, strings.Join(missing, "\n  ")))
 			}
 			fmt.Fprintf(io.Out, "%s is valid: %d bootstrap servers, DCs %v, RPO %d, RTO %v\n",
 				path, len(c.Cluster.Bootstrap), c.Topology.DCs, c.Goals.RPO, c.Goals.RTO)

@@ -482,3 +482,31 @@ func TestTags(t *testing.T) {
 	}
 	walk(reflect.TypeFor[Config]())
 }
+
+// A client file listed twice is a problem of the file; files that cannot
+// be read are listed by MissingFiles with their field (issue 15).
+func TestClientFilesListedOnceAndPresent(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.properties"), []byte("acks=all\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	body := "cluster:\n  bootstrap: [\"k1:9092\"]\ntopology:\n  dcs: [dc-a, dc-b]\nclients:\n  - {file: p.properties, kind: producer}\n  - {file: ./p.properties, kind: producer}\n"
+	_, err := Parse(filepath.Join(dir, "stretch.yaml"), []byte(body))
+	if err == nil || !strings.Contains(err.Error(), "clients[1].file") || !strings.Contains(err.Error(), "the same file as clients[0]") {
+		t.Errorf("a client file listed twice: %v", err)
+	}
+	body = "cluster:\n  bootstrap: [\"k1:9092\"]\n  tls: {enabled: true, caFile: ca.pem}\n  sasl: {mechanism: PLAIN, username: u, passwordFile: pw}\ntopology:\n  dcs: [dc-a, dc-b]\nclients:\n  - {file: p.properties, kind: producer}\n  - {file: gone.properties, kind: consumer}\n"
+	c, err := Parse(filepath.Join(dir, "stretch.yaml"), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(c.MissingFiles(), "\n")
+	for _, want := range []string{"cluster.tls.caFile: ", "cluster.sasl.passwordFile: ", "clients[1].file: "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing files %q do not name %s", got, want)
+		}
+	}
+	if strings.Contains(got, "clients[0]") {
+		t.Errorf("an existing client file listed as missing: %q", got)
+	}
+}

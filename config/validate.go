@@ -146,8 +146,18 @@ func (k *checker) check(c *Config) {
 	k.checkCluster(&c.Cluster)
 	k.checkTopology(&c.Topology)
 	k.checkGoals(&c.Goals)
+	first := map[string]int{}
 	for i, cl := range c.Clients {
 		k.checkClient(indexPath("clients", i), cl)
+		if cl.File == "" {
+			continue
+		}
+		// One file listed twice would count its clients twice.
+		if j, ok := first[cl.Path()]; ok {
+			k.at(indexPath("clients", i)+".file", "the same file as clients[%d] (%s): list each client file once", j, cl.File)
+			continue
+		}
+		first[cl.Path()] = i
 	}
 	for i, ig := range c.Ignore {
 		k.checkIgnore(indexPath("ignore", i), ig)
