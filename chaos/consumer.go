@@ -77,6 +77,9 @@ func resolveConsumer(cfg *config.Config, s ConsumerSpec) (*consumer, error) {
 		if err != nil {
 			return nil, &OptionError{OptConsumerFile, err}
 		}
+		if err := refused(cc); err != nil {
+			return nil, &OptionError{OptConsumerFile, err}
+		}
 		c.settings, c.source = cc.Consumer, s.File
 	} else {
 		c.settings = clients.Defaults(string(s.Library), topology.Consumer, cmp.Or(s.Version, config.DefaultKafkaVersion))

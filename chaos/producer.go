@@ -67,6 +67,9 @@ func resolveProducer(cfg *config.Config, s ProducerSpec, dc string) (producer, e
 		if err != nil {
 			return producer{}, &OptionError{OptProducerFile, err}
 		}
+		if err := refused(cc); err != nil {
+			return producer{}, &OptionError{OptProducerFile, err}
+		}
 		source = s.File
 	} else {
 		version := s.Version
@@ -136,6 +139,17 @@ func resolveProducer(cfg *config.Config, s ProducerSpec, dc string) (producer, e
 		}
 	}
 	return p, nil
+}
+
+// refused is the first value of a client file its library refuses: the
+// application would not start, so neither does the drill.
+func refused(cc topology.ClientConfig) error {
+	for _, p := range cc.Problems {
+		if p.Refused {
+			return fmt.Errorf("%s:%d: %s", cc.File, p.Line, p.Message)
+		}
+	}
+	return nil
 }
 
 // notPassed says why a setting of the file is not given to the library:

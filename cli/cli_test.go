@@ -161,7 +161,7 @@ func TestCheckOfflineExitCodesAndFormats(t *testing.T) {
 		{"bad report spec", append([]string{"check", "--report", "junit"}, good...), ExitAssess, "want FORMAT=FILE"},
 		{"missing snapshot", []string{"check", "--config", ex("20-well-configured", "stretch.yaml"), "--snapshot", "nope.json"}, ExitAssess, "read snapshot"},
 		{"wrong schema", []string{"check", "--config", ex("20-well-configured", "stretch.yaml"), "--snapshot", notSnap}, ExitAssess, "snapshot schema 99"},
-		{"rules list", []string{"rules"}, ExitOK, "36 rules"},
+		{"rules list", []string{"rules"}, ExitOK, "37 rules"},
 		{"rule explained", []string{"rules", "rto-001"}, ExitOK, "writes continue after losing any one DC"},
 		{"unknown rule", []string{"rules", "XYZ-1"}, ExitAssess, `no rule "XYZ-1"`},
 		{"rules in an unknown format", []string{"rules", "--format", "yaml"}, ExitAssess, `--format "yaml": want text or json`},

@@ -170,7 +170,24 @@ func parse(name string, data []byte, kind topology.ClientKind, library, kafkaVer
 	}
 	cc := topology.ClientConfig{Kind: kind, Library: library}
 	cc.Producer, cc.Consumer, cc.Streams = effective(kind, library, v, entries)
+	for _, e := range entries {
+		if len(e.earlier) > 0 {
+			cc.Problems = append(cc.Problems, topology.SettingProblem{Key: e.key, Line: e.line,
+				Message: fmt.Sprintf("%s is also written on line %s: only this last one counts", e.key, joinInts(e.earlier))})
+		}
+	}
+	defaults := func() topology.Settings { return Defaults(library, kind, kafkaVersion) }
+	cc.Problems = append(cc.Problems, refuseInvalid(cc.Producer, defaults)...)
+	cc.Problems = append(cc.Problems, refuseInvalid(cc.Consumer, defaults)...)
 	return cc, nil
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
 }
 
 // checkKind reports an unknown kind or library, or a Streams file for a
@@ -199,6 +216,9 @@ type entry struct {
 	key   string
 	value string
 	line  int
+	// earlier are the lines of the key's earlier occurrences (the last
+	// one counts).
+	earlier []int
 }
 
 // redacted replaces the value of a key that looks secret.
@@ -226,7 +246,7 @@ func readProperties(name string, data []byte) ([]entry, error) {
 	// library reports by quoting the value (a secret, maybe) and after which
 	// its lexer goroutine stays blocked for good. The library drops one
 	// leading byte order mark, so the scanner does too.
-	lines, err := scanKeys(strings.TrimPrefix(text, "\uFEFF"))
+	lines, earlier, err := scanAllKeys(strings.TrimPrefix(text, "\uFEFF"))
 	if err != nil {
 		return nil, fmt.Errorf("%s:%w", name, err)
 	}
@@ -247,7 +267,7 @@ func readProperties(name string, data []byte) ([]entry, error) {
 		if isSecretKey(k) {
 			v = redacted
 		}
-		out = append(out, entry{key: k, value: v, line: line})
+		out = append(out, entry{key: k, value: v, line: line, earlier: earlier[k]})
 	}
 	sortEntries(out)
 	return out, nil

@@ -345,7 +345,9 @@ func TestAliasValues(t *testing.T) {
 		{"acks -1 for java", "java", topology.Producer, "acks=-1", "acks", topology.Setting{Value: "all", Key: "acks", Line: 1}},
 		{"acks -1 for sarama", "sarama", topology.Producer, "acks = -1 ", "acks", topology.Setting{Value: "all", Key: "acks", Line: 1}},
 		{"java keeps request.required.acks", "java", topology.Producer, "request.required.acks=0", "request.required.acks", topology.Setting{Value: "0", Key: "request.required.acks", Line: 1}},
-		{"java keeps largest", "java", topology.Consumer, "auto.offset.reset=largest", "auto.offset.reset", topology.Setting{Value: "largest", Key: "auto.offset.reset", Line: 1}},
+		// The Java client refuses librdkafka's alias (ConsumerConfig's
+		// ValidString): its default is used, the problem reported.
+		{"java refuses largest", "java", topology.Consumer, "auto.offset.reset=largest", "auto.offset.reset", topology.Setting{Value: "latest", Default: `java 4.x default; the file's "largest" on line 1 is invalid`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -641,5 +643,32 @@ func TestLoadVersionDefaults(t *testing.T) {
 		if cc.VersionAssumed != tt.assumed || cc.Version == "" {
 			t.Errorf("version %q: applied %q, assumed %v", tt.version, cc.Version, cc.VersionAssumed)
 		}
+	}
+}
+
+// Values the library refuses are problems at their line and never used;
+// keys written twice are named (issue 15).
+func TestInvalidValuesAndDuplicateKeys(t *testing.T) {
+	data := "acks=banana\nretries=-1\nenable.idempotence=maybe\nlinger.ms=5\nlinger.ms=10\n"
+	cc, err := Parse("p.properties", []byte(data), topology.Producer, "java", "", "4.3.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"acks": true, "retries": true, "enable.idempotence": true, "linger.ms": false}
+	for _, p := range cc.Problems {
+		refused, ok := want[p.Key]
+		if !ok || p.Refused != refused || p.Line == 0 {
+			t.Errorf("problem %+v", p)
+		}
+		delete(want, p.Key)
+	}
+	if len(want) != 0 {
+		t.Errorf("not reported: %v (problems %+v)", want, cc.Problems)
+	}
+	if a := cc.Producer["acks"]; a.Value != "all" || a.Explicit() {
+		t.Errorf("acks = %+v, want the java default, not the file's banana", a)
+	}
+	if l := cc.Producer["linger.ms"]; l.Value != "10" || l.Line != 5 {
+		t.Errorf("linger.ms = %+v, want the last occurrence", l)
 	}
 }

@@ -40,7 +40,15 @@ func (e *lineError) Error() string { return fmt.Sprintf("%d: %s", e.line, e.msg)
 // scanKeys returns the line each key of text starts on; for a key written
 // more than once, the line of the last one. text must use LF line ends.
 func scanKeys(text string) (map[string]int, error) {
+	lines, _, err := scanAllKeys(text)
+	return lines, err
+}
+
+// scanAllKeys is scanKeys that also returns, per key written more than
+// once, the lines of its earlier occurrences.
+func scanAllKeys(text string) (map[string]int, map[string][]int, error) {
 	lines := make(map[string]int)
+	earlier := map[string][]int{}
 	s := scanner{text: text, line: 1}
 	for s.pos < len(s.text) {
 		switch s.text[s.pos] {
@@ -55,19 +63,22 @@ func scanKeys(text string) (map[string]int, error) {
 			s.skipToLineEnd()
 			continue
 		case ':', '=':
-			return nil, &lineError{s.line, "separator without a key before it"}
+			return nil, nil, &lineError{s.line, "separator without a key before it"}
 		}
 		start := s.line
 		key, err := s.key()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := s.value(); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if prev, ok := lines[key]; ok {
+			earlier[key] = append(earlier[key], prev)
 		}
 		lines[key] = start
 	}
-	return lines, nil
+	return lines, earlier, nil
 }
 
 // scanner is the position in the text being scanned.

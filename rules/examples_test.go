@@ -248,7 +248,12 @@ func badProducer() topology.ClientConfig {
 			"retries": {Value: "3", Default: "sarama default (Producer.Retry.Max)"}, "delivery.timeout.ms": {Value: "5000", Key: "delivery.timeout.ms", Line: 4},
 			"request.timeout.ms": {Value: "30000", Default: "sarama default (Net.ReadTimeout)"}, "bootstrap.servers": {Value: "b1:9092,b2:9092", Key: "bootstrap.servers", Line: 1},
 			"metadata.recovery.strategy": {Value: "none", Key: "metadata.recovery.strategy", Line: 5}, "transactional.id": {Value: "tx-1", Key: "transactional.id", Line: 6},
-			"transaction.timeout.ms": {Value: "60000", Default: "java default"}}}
+			"transaction.timeout.ms": {Value: "60000", Default: "java default"}},
+		// retries=-1 on line 7: refused, the default used in its place;
+		// delivery.timeout.ms written twice.
+		Problems: []topology.SettingProblem{
+			{Key: "retries", Line: 7, Refused: true, Message: `retries=-1: the client takes 0 or more: the application would not start (the library's default is used in its place)`},
+			{Key: "delivery.timeout.ms", Line: 4, Message: "delivery.timeout.ms is also written on line 3: only this last one counts"}}}
 }
 
 func badConsumer() topology.ClientConfig {

@@ -102,6 +102,24 @@ func rtoRules() []Rule {
 			check:   checkRebootstrap,
 		},
 		{
+			ID: "RTO-014", Title: "client files hold only values their library takes", Category: CatRTO,
+			Explain: "A client setting its library refuses (acks=banana, retries=-1, enable.idempotence=maybe) stops the application at start, before any failover matters; the advisor then uses the library's default for that setting, so that no prediction rests on a value no client runs with. A key written twice counts only in its last occurrence, which hides the first from whoever reads the file. Severity: high for a refused value, low for a key written twice.",
+			Fix:     "write the value the library documents (the finding says which it takes), once",
+			Sources: "ProducerConfig and ConsumerConfig ConfigDef validators (kafka-clients)",
+			check: func(m *model, emit func(Finding)) {
+				for _, c := range m.in.Clients {
+					for _, p := range c.Problems {
+						sev := Low
+						if p.Refused {
+							sev = High
+						}
+						emit(Finding{Severity: sev, Subject: "file:" + c.File, Message: p.Message, Location: &Location{File: c.File, Line: p.Line},
+							Evidence: []Evidence{ev("library", c.Library)}})
+					}
+				}
+			},
+		},
+		{
 			ID: "RTO-013", Title: "leadership moves back when a DC returns", Category: CatRTO,
 			Explain: "With auto.leader.rebalance.enable (default) preferred leaders are restored within leader.imbalance.check.interval.seconds after the DC returns: a second, planned leader movement that clients ride through with a short retry. Severity: info.",
 			Fix:     "nothing to do; schedule drills with this second movement in mind, or trigger it with kafka-leader-election --election-type preferred",

@@ -207,6 +207,20 @@ type ClientConfig struct {
 	Producer Settings `json:"producer,omitempty"`
 	Consumer Settings `json:"consumer,omitempty"`
 	Streams  Settings `json:"streams,omitempty"`
+	// Problems are settings the library would refuse (its application
+	// would not start) and keys written more than once. An invalid value
+	// is not used: the setting holds the library's default instead.
+	Problems []SettingProblem `json:"problems,omitempty"`
+}
+
+// SettingProblem is one problem of a client file, at its line.
+type SettingProblem struct {
+	Key     string `json:"key"`
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+	// Refused: the library refuses the value (not just a key written
+	// twice).
+	Refused bool `json:"refused,omitempty"`
 }
 
 // Setting is one effective client setting.
