@@ -108,9 +108,10 @@ func Check(ctx context.Context, cfg *config.Config, opts Options) (*rules.Report
 	return in.Evaluate(opts.FailOn)
 }
 
-// Gather reads the snapshot, the latency and the client files. The latency
-// is read before the snapshot so that a check taken right after a drill or
-// a probe sees figures no older than the snapshot.
+// Gather reads the snapshot, the latency and the client files. The
+// cluster is read first: an unreachable cluster fails within its own
+// cluster.timeout, before the optional read of the agents' topic (which
+// would wait on the same unreachable brokers).
 func Gather(ctx context.Context, cfg *config.Config, opts Options) (*Inputs, error) {
 	if cfg == nil {
 		return nil, errors.New("advise: no configuration")
@@ -122,9 +123,6 @@ func Gather(ctx context.Context, cfg *config.Config, opts Options) (*Inputs, err
 		opts.Now = time.Now
 	}
 	in := &Inputs{Config: cfg}
-	if err := in.latency(ctx, cfg, opts); err != nil {
-		return nil, err
-	}
 	switch {
 	case opts.Snapshot != nil:
 		in.Snapshot = opts.Snapshot
@@ -140,6 +138,9 @@ func Gather(ctx context.Context, cfg *config.Config, opts Options) (*Inputs, err
 			return nil, err
 		}
 		in.Snapshot = snap
+	}
+	if err := in.latency(ctx, cfg, opts); err != nil {
+		return nil, err
 	}
 	for _, e := range in.Snapshot.Errors {
 		in.Warnings = append(in.Warnings, fmt.Sprintf("could not read %s: %s", e.Subject, e.Error))
