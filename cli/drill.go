@@ -93,7 +93,9 @@ trip) or loss (--loss percent) on the DC's links (--peer: one link only).
 Backends: lab (the local lab, --lab-dir), chaos-mesh (PodChaos/NetworkChaos
 objects selecting pods by zone label, each with a duration so it expires
 even if stretchctl dies), exec (your commands, --exec-inject and
---exec-heal KIND=COMMAND with {dc}, {peer}, {delay_ms}, {loss}).
+--exec-heal KIND=COMMAND with {dc}, {peer}, {delay_ms}, {loss}, also in
+$STRETCHCTL_DC, $STRETCHCTL_PEER, ...; a value with shell syntax is never
+substituted; the command's process group is killed at the timeout).
 
 Exit codes: 0 goals met, 1 goals missed, 2 could not run (usage, preflight,
 connection; nothing injected), 3 a fault could not be healed (it says what
