@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,8 +92,15 @@ func TestWorkloadLibraries(t *testing.T) {
 		rto := *res.Observed.RTOSeconds
 		t.Logf("Java workload (kafka-clients %s) RTO %.1fs, longest wait %.1fs; ProducerPerformance's longest wait %.1fs",
 			res.Workload.LibraryVersion, rto, res.Observed.MaxLatencyMs/1000, ppMax)
-		if d := rto - ppMax; d > max(2, 0.25*ppMax) || -d > max(2, 0.25*ppMax) {
-			t.Errorf("Java workload RTO %.1fs, ProducerPerformance %.1fs: want within max(2s, 25%%)", rto, ppMax)
+		// Both are the Java client with its defaults: both wait out
+		// request.timeout.ms (30 s) on the silent leader. The workload's
+		// RTO is that wait; ProducerPerformance's longest wait is at
+		// least that, and one of its records may wait a metadata round
+		// more (41.9 s once in CI, 30.8 s usually): it bounds from below.
+		const requestTimeout = 30.0
+		if tol := max(2, 0.25*requestTimeout); math.Abs(rto-requestTimeout) > tol || ppMax < requestTimeout-tol {
+			t.Errorf("Java workload RTO %.1fs, ProducerPerformance's longest wait %.1fs: want both to show the client's %gs request timeout (±%.1fs; ProducerPerformance at least)",
+				rto, ppMax, requestTimeout, tol)
 		}
 		if res.Observed.AckedLost != 0 {
 			t.Errorf("%d acknowledged records lost", res.Observed.AckedLost)
