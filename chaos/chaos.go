@@ -180,14 +180,13 @@ type ReadersSpec struct {
 // ReaderRun is a running group (probe.ConsumerRun).
 type ReaderRun interface {
 	Info() probe.LibraryInfo
-	Counts() probe.ConsumerCounts
 	// Kill makes the members in a DC die at once, as with their DC.
 	Kill(dc string) int
 	// CaughtUp waits until the group has read every partition up to
 	// targets (the offset after its newest acknowledged record).
 	CaughtUp(ctx context.Context, targets map[int32]int64) error
 	// Stop closes the members and returns the group's ledger.
-	Stop(ctx context.Context, wait time.Duration) *probe.ConsumerLedger
+	Stop(wait time.Duration) *probe.ConsumerLedger
 }
 
 // LiveKafka is the real cluster of cfg, as a drill sees it (what Run

@@ -20,7 +20,7 @@ func readDrill(skip bool) (*probe.Ledger, *probe.ConsumerLedger, map[probe.Recor
 	start := time.Unix(1_800_000_000, 0)
 	l := &probe.Ledger{Start: start, Parts: []int32{0, 1}}
 	cl := &probe.ConsumerLedger{Start: start, Ready: start, ReadyGeneration: 1, Stop: start.Add(25 * time.Second),
-		StartOffsets: map[int32]int64{0: 0, 1: 0}, Members: []probe.ConsumerMember{{DC: "dc-a"}, {DC: "dc-b"}}}
+		StartOffsets: map[int32]int64{0: 0, 1: 0}}
 	found := map[probe.RecordKey][]int64{}
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	const kill, reassign = 7000, 12000

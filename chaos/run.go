@@ -335,7 +335,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	stopReaders := func() *probe.ConsumerLedger {
 		if readers != nil && readLedger == nil {
 			r.emit("stopping the consumer group")
-			readLedger = readers.Stop(context.WithoutCancel(ctx), 10*time.Second)
+			readLedger = readers.Stop(10 * time.Second)
 		}
 		return readLedger
 	}

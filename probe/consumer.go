@@ -106,11 +106,6 @@ type GroupEvent struct {
 	At         time.Duration
 }
 
-// ConsumerMember is one member of the group.
-type ConsumerMember struct {
-	DC string
-}
-
 // ConsumerLedger is what the group read, committed and went through.
 type ConsumerLedger struct {
 	Topic, Group string
@@ -124,16 +119,12 @@ type ConsumerLedger struct {
 	Ready           time.Time
 	ReadyGeneration int32
 	Closing         time.Time
-	Members         []ConsumerMember
 	// StartOffsets were committed for the group before any member
 	// joined (the producers' start: nothing before it is the drill's).
 	StartOffsets map[int32]int64
-	// FinalCommitted are the group's committed offsets read from the
-	// coordinator after the members closed (missing: not read).
-	FinalCommitted map[int32]int64
-	Deliveries     []Delivery
-	Commits        []Commit
-	Events         []GroupEvent
+	Deliveries   []Delivery
+	Commits      []Commit
+	Events       []GroupEvent
 	// Errors counts the members' errors by message.
 	Errors map[string]int64
 }
@@ -142,15 +133,6 @@ type ConsumerLedger struct {
 // the members began closing.
 func (l *ConsumerLedger) AfterClosing(at time.Duration) bool {
 	return !l.Closing.IsZero() && l.Start.Add(at).After(l.Closing)
-}
-
-// ConsumerCounts are a running group's figures so far.
-type ConsumerCounts struct {
-	Delivered, Commits int64
-	// Generation is the newest generation any member was assigned in.
-	Generation int32
-	// Assigned is how many of the topic's partitions are assigned.
-	Assigned int
 }
 
 // members are one library's group members as the ConsumerRun drives them.
@@ -165,13 +147,12 @@ type members interface {
 
 // ConsumerRun is a running consumer group.
 type ConsumerRun struct {
-	l       *ConsumerLedger
-	info    LibraryInfo
-	opts    ConsumerOptions
-	cluster config.Cluster
-	places  []int // member → place
-	m       members
-	parts   []int32
+	l      *ConsumerLedger
+	info   LibraryInfo
+	opts   ConsumerOptions
+	places []int // member → place
+	m      members
+	parts  []int32
 
 	mu sync.Mutex
 	// assigned is each member's current assignment.
@@ -199,12 +180,11 @@ func StartConsumers(ctx context.Context, cluster config.Cluster, runID uint64, o
 	if !slices.Contains(ConsumerLibraries, opts.Client.Library) {
 		return nil, fmt.Errorf("the ledger's consumers run on java or franz-go, not %q", opts.Client.Library)
 	}
-	r := &ConsumerRun{opts: opts, cluster: cluster, assigned: map[int][]int32{}, dead: map[int]time.Time{},
+	r := &ConsumerRun{opts: opts, assigned: map[int][]int32{}, dead: map[int]time.Time{},
 		l: &ConsumerLedger{Topic: opts.Topic, Group: opts.Group, RunID: runID, Errors: map[string]int64{}}}
 	for pi, p := range opts.Places {
 		for range max(p.Members, 0) {
 			r.places = append(r.places, pi)
-			r.l.Members = append(r.l.Members, ConsumerMember{DC: p.DC})
 		}
 	}
 	if len(r.places) == 0 {
@@ -232,13 +212,17 @@ func StartConsumers(ctx context.Context, cluster config.Cluster, runID uint64, o
 	const quiet = 2 * time.Second
 	wait := cmpOr(opts.AssignWait, time.Minute)
 	deadline := time.Now().Add(wait)
-	for r.Counts().Assigned < len(parts) || time.Since(r.lastEventTime()) < quiet {
+	for {
+		assigned, last := r.assignment()
+		if assigned == len(parts) && time.Since(last) >= quiet {
+			break
+		}
 		if !sleepUntil(ctx, time.Now().Add(50*time.Millisecond)) || time.Now().After(deadline) {
 			r.m.close(0)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, fmt.Errorf("consumers: %d of %d partitions of %s assigned after %v (errors: %v)", r.Counts().Assigned, len(parts), opts.Topic, wait, r.errors())
+			return nil, fmt.Errorf("consumers: %d of %d partitions of %s assigned after %v (errors: %v)", assigned, len(parts), opts.Topic, wait, r.errors())
 		}
 	}
 	r.mu.Lock()
@@ -336,37 +320,15 @@ func FindCoordinator(ctx context.Context, cluster config.Cluster, opts Options, 
 	}
 }
 
-// committedOffsets reads the group's committed offsets of topic.
-func committedOffsets(ctx context.Context, cluster config.Cluster, opts Options, topic, group string) (map[int32]int64, error) {
-	adm, cl, err := admin(cluster, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	resp, err := adm.FetchOffsets(ctx, group)
-	if err == nil {
-		err = resp.Error()
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := map[int32]int64{}
-	resp.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic && o.Err == nil && o.At >= 0 {
-			out[o.Partition] = o.At
-		}
-	})
-	return out, nil
-}
-
 // Ledger is the group's ledger so far (complete after Stop).
 func (r *ConsumerRun) Ledger() *ConsumerLedger { return r.l }
 
 // Info says which library and version the members run on.
 func (r *ConsumerRun) Info() LibraryInfo { return r.info }
 
-// Counts returns the group's figures so far.
-func (r *ConsumerRun) Counts() ConsumerCounts {
+// assignment is how many of the topic's partitions live members hold,
+// and when the last assignment change was.
+func (r *ConsumerRun) assignment() (int, time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seen := map[int32]bool{}
@@ -378,7 +340,7 @@ func (r *ConsumerRun) Counts() ConsumerCounts {
 			seen[p] = true
 		}
 	}
-	return ConsumerCounts{Delivered: int64(len(r.l.Deliveries)), Commits: int64(len(r.l.Commits)), Generation: r.gen, Assigned: len(seen)}
+	return len(seen), r.lastEvent
 }
 
 // Kill makes the members in dc die at once, as applications die with
@@ -442,24 +404,17 @@ func (r *ConsumerRun) behind(ends map[int32]int64) string {
 }
 
 // Stop closes the members still alive (they commit and leave as their
-// library does on close, within wait), reads the group's committed
-// offsets and returns the ledger.
-func (r *ConsumerRun) Stop(ctx context.Context, wait time.Duration) *ConsumerLedger {
+// library does on close, within wait plus a few seconds) and returns the
+// ledger.
+func (r *ConsumerRun) Stop(wait time.Duration) *ConsumerLedger {
 	r.mu.Lock()
 	r.l.Closing = time.Now()
 	r.mu.Unlock()
 	r.m.close(wait)
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.closed = true
 	r.l.Stop = time.Now()
-	r.mu.Unlock()
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if offs, err := committedOffsets(cctx, r.cluster, Options{Log: r.opts.Log}, r.l.Topic, r.l.Group); err == nil {
-		r.l.FinalCommitted = offs
-	} else {
-		r.fail(-1, "reading the group's committed offsets: "+err.Error())
-	}
 	return r.l
 }
 
@@ -521,12 +476,6 @@ func (r *ConsumerRun) event(member int, kind GroupEventKind, gen int32, parts []
 func (r *ConsumerRun) gone(member int, at time.Time) bool {
 	died, dead := r.dead[member]
 	return r.closed || dead && !at.Before(died)
-}
-
-func (r *ConsumerRun) lastEventTime() time.Time {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.lastEvent
 }
 
 // fail counts a member's error (member -1: the group's).

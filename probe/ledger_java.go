@@ -27,13 +27,13 @@ const DefaultJavaClientVersion = "4.3.1"
 // of older clients too).
 const slf4jVersion = "2.0.16"
 
-//go:embed java/LedgerProducer.java java/LedgerConsumer.java java/simplelogger.properties
+//go:embed java/LedgerProducer.java java/LedgerConsumer.java java/LedgerWire.java java/simplelogger.properties
 var javaSource embed.FS
 
 var javaVersionRE = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 
 // javaSources are the Java programs of the workload, compiled together.
-var javaSources = []string{"LedgerProducer.java", "LedgerConsumer.java"}
+var javaSources = []string{"LedgerProducer.java", "LedgerConsumer.java", "LedgerWire.java"}
 
 // javaWorkload returns the command that runs main (LedgerProducer or
 // LedgerConsumer) on kafka-clients version: the jars are fetched from

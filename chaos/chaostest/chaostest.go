@@ -241,7 +241,6 @@ type readerRun struct {
 func (x *readerRun) Info() probe.LibraryInfo {
 	return probe.LibraryInfo{Library: config.LibraryJava, Version: "4.3.1"}
 }
-func (x *readerRun) Counts() probe.ConsumerCounts { return probe.ConsumerCounts{} }
 func (x *readerRun) Kill(dc string) int {
 	x.r.record("kill " + dc)
 	return 1
@@ -250,7 +249,7 @@ func (x *readerRun) CaughtUp(ctx context.Context, targets map[int32]int64) error
 	x.r.record("caught up")
 	return nil
 }
-func (x *readerRun) Stop(ctx context.Context, wait time.Duration) *probe.ConsumerLedger {
+func (x *readerRun) Stop(wait time.Duration) *probe.ConsumerLedger {
 	x.r.record("stop")
 	x.l.Stop = time.Now()
 	return x.l

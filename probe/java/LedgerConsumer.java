@@ -15,14 +15,9 @@
 // the settings turn auto-commit off.
 
 import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.net.URLDecoder;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -30,9 +25,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.StringJoiner;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerInterceptor;
@@ -46,18 +39,14 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.utils.AppInfoParser;
 
 public final class LedgerConsumer {
-    private static final BlockingQueue<String> out = new LinkedBlockingQueue<>();
-    private static final String STOP = "";
     private static final int HEADER = 36;
     // client.id → member number, for the interceptor (the client builds it).
     private static final Map<String, Integer> memberOf = new ConcurrentHashMap<>();
     private static volatile boolean closing;
 
     public static void main(String[] args) throws Exception {
-        Thread writer = new Thread(LedgerConsumer::writeOut, "ledger-out");
-        writer.setDaemon(true);
-        writer.start();
-        emit("VERSION java " + enc(AppInfoParser.getVersion()));
+        LedgerWire.start();
+        LedgerWire.emit("VERSION java " + LedgerWire.enc(AppInfoParser.getVersion()));
 
         Properties props = new Properties();
         Set<String> known = ConsumerConfig.configNames();
@@ -70,10 +59,10 @@ public final class LedgerConsumer {
             String[] f = line.split(" ");
             switch (f[0]) {
                 case "CONFIG": {
-                    String key = dec(f[1]);
-                    String value = f.length > 2 ? dec(f[2]) : "";
+                    String key = LedgerWire.dec(f[1]);
+                    String value = f.length > 2 ? LedgerWire.dec(f[2]) : "";
                     if (!known.contains(key) && !key.startsWith("sasl.") && !key.startsWith("ssl.")) {
-                        emit("REJECTED " + enc(key) + " " + enc("not a kafka-clients " + AppInfoParser.getVersion() + " consumer setting"));
+                        LedgerWire.emit("REJECTED " + LedgerWire.enc(key) + " " + LedgerWire.enc("not a kafka-clients " + AppInfoParser.getVersion() + " consumer setting"));
                         break;
                     }
                     props.put(key, value);
@@ -81,8 +70,8 @@ public final class LedgerConsumer {
                 }
                 case "GROUP": {
                     int n = Integer.parseInt(f[1]);
-                    String topic = dec(f[2]);
-                    String group = dec(f[3]);
+                    String topic = LedgerWire.dec(f[2]);
+                    String group = LedgerWire.dec(f[3]);
                     int first = Integer.parseInt(f[4]);
                     boolean manual = "false".equalsIgnoreCase(props.getProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "true").trim());
                     String clientId = props.getProperty(ConsumerConfig.CLIENT_ID_CONFIG, "stretchctl-ledger-consumer");
@@ -104,7 +93,7 @@ public final class LedgerConsumer {
                             consumers.add(new KafkaConsumer<>(p));
                         }
                     } catch (Exception e) {
-                        fatal("could not create the consumers: " + e);
+                        LedgerWire.fatal("could not create the consumers: " + e);
                         return;
                     }
                     for (int i = 0; i < n; i++) {
@@ -115,7 +104,7 @@ public final class LedgerConsumer {
                         t.start();
                         threads.add(t);
                     }
-                    emit("READY");
+                    LedgerWire.emit("READY");
                     break;
                 }
                 case "CLOSE": {
@@ -128,14 +117,13 @@ public final class LedgerConsumer {
                     for (Thread t : threads) {
                         t.join(Math.max(1, deadline - System.currentTimeMillis()));
                     }
-                    emit("CLOSED");
-                    out.put(STOP);
-                    writer.join(5000);
+                    LedgerWire.emit("CLOSED");
+                    LedgerWire.finish();
                     System.exit(0);
                     return;
                 }
                 default:
-                    fatal("unknown command " + f[0]);
+                    LedgerWire.fatal("unknown command " + f[0]);
                     return;
             }
         }
@@ -170,12 +158,12 @@ public final class LedgerConsumer {
                 } catch (WakeupException e) {
                     break;
                 } catch (Exception e) {
-                    emit("E " + member + " " + micros() + " " + enc(e.getClass().getSimpleName() + ": " + e.getMessage()));
+                    LedgerWire.emit("E " + member + " " + LedgerWire.micros() + " " + LedgerWire.enc(e.getClass().getSimpleName() + ": " + e.getMessage()));
                     continue;
                 }
-                long at = micros();
+                long at = LedgerWire.micros();
                 for (ConsumerRecord<byte[], byte[]> r : records) {
-                    emit("D " + member + " " + r.partition() + " " + r.offset() + " " + at + " " + hex(r.value()));
+                    LedgerWire.emit("D " + member + " " + r.partition() + " " + r.offset() + " " + at + " " + hex(r.value()));
                 }
                 if (manual && !records.isEmpty()) {
                     try {
@@ -183,7 +171,7 @@ public final class LedgerConsumer {
                     } catch (WakeupException e) {
                         break;
                     } catch (Exception e) {
-                        emit("E " + member + " " + micros() + " " + enc("commit: " + e.getClass().getSimpleName() + ": " + e.getMessage()));
+                        LedgerWire.emit("E " + member + " " + LedgerWire.micros() + " " + LedgerWire.enc("commit: " + e.getClass().getSimpleName() + ": " + e.getMessage()));
                     }
                 }
             }
@@ -191,7 +179,7 @@ public final class LedgerConsumer {
             try {
                 c.close(Duration.ofSeconds(10));
             } catch (Exception e) {
-                emit("E " + member + " " + micros() + " " + enc("close: " + e.getClass().getSimpleName() + ": " + e.getMessage()));
+                LedgerWire.emit("E " + member + " " + LedgerWire.micros() + " " + LedgerWire.enc("close: " + e.getClass().getSimpleName() + ": " + e.getMessage()));
             }
         }
     }
@@ -207,7 +195,7 @@ public final class LedgerConsumer {
         for (TopicPartition tp : parts) {
             ps.add(Integer.toString(tp.partition()));
         }
-        emit("G " + member + " " + event + " " + gen + " " + micros() + " " + (parts.isEmpty() ? "-" : ps.toString()));
+        LedgerWire.emit("G " + member + " " + event + " " + gen + " " + LedgerWire.micros() + " " + (parts.isEmpty() ? "-" : ps.toString()));
     }
 
     /** Commits reports every commit the broker accepted. */
@@ -231,9 +219,9 @@ public final class LedgerConsumer {
             if (member < 0) {
                 return;
             }
-            long at = micros();
+            long at = LedgerWire.micros();
             for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
-                emit("C " + member + " " + e.getKey().partition() + " " + e.getValue().offset() + " " + at);
+                LedgerWire.emit("C " + member + " " + e.getKey().partition() + " " + e.getValue().offset() + " " + at);
             }
         }
 
@@ -242,48 +230,11 @@ public final class LedgerConsumer {
         }
     }
 
-    private static void writeOut() {
-        try (BufferedWriter w = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16)) {
-            while (true) {
-                String s = out.take();
-                if (s == STOP) {
-                    w.flush();
-                    return;
-                }
-                w.write(s);
-                w.write('\n');
-                if (out.isEmpty()) {
-                    w.flush();
-                }
-            }
-        } catch (Exception e) {
-            System.exit(2);
-        }
-    }
 
-    private static void emit(String s) {
-        out.add(s);
-    }
 
-    private static void fatal(String msg) throws InterruptedException {
-        emit("FATAL " + enc(msg));
-        out.put(STOP);
-        Thread.sleep(200);
-        System.exit(1);
-    }
 
-    private static long micros() {
-        Instant now = Instant.now();
-        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
-    }
 
-    private static String enc(String s) {
-        return URLEncoder.encode(s == null ? "" : s, StandardCharsets.UTF_8);
-    }
 
-    private static String dec(String s) {
-        return URLDecoder.decode(s, StandardCharsets.UTF_8);
-    }
 
     private static String hex(byte[] v) {
         if (v == null || v.length == 0) {

@@ -24,14 +24,9 @@
 // records (F "fenced: ...") and is replaced by a new one with the same id.
 
 import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.net.URLDecoder;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -45,14 +40,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.utils.AppInfoParser;
 
 public final class LedgerProducer {
-    private static final BlockingQueue<String> out = new LinkedBlockingQueue<>();
     private static final String STOP = "";
 
     public static void main(String[] args) throws Exception {
-        Thread writer = new Thread(LedgerProducer::writeOut, "ledger-out");
-        writer.setDaemon(true);
-        writer.start();
-        emit("VERSION java " + enc(AppInfoParser.getVersion()));
+        LedgerWire.start();
+        LedgerWire.emit("VERSION java " + LedgerWire.enc(AppInfoParser.getVersion()));
 
         Properties props = new Properties();
         Set<String> known = ProducerConfig.configNames();
@@ -68,24 +60,24 @@ public final class LedgerProducer {
             String[] f = line.split(" ");
             switch (f[0]) {
                 case "CONFIG": {
-                    String key = dec(f[1]);
-                    String value = f.length > 2 ? dec(f[2]) : "";
+                    String key = LedgerWire.dec(f[1]);
+                    String value = f.length > 2 ? LedgerWire.dec(f[2]) : "";
                     // Client-side settings KafkaProducer does not define are
                     // reported, not passed (the client would only log them).
                     if (!known.contains(key) && !key.startsWith("sasl.") && !key.startsWith("ssl.")) {
-                        emit("REJECTED " + enc(key) + " " + enc("not a kafka-clients " + AppInfoParser.getVersion() + " producer setting"));
+                        LedgerWire.emit("REJECTED " + LedgerWire.enc(key) + " " + LedgerWire.enc("not a kafka-clients " + AppInfoParser.getVersion() + " producer setting"));
                         break;
                     }
                     props.put(key, value);
                     break;
                 }
                 case "TXNIDS": {
-                    txnIds = dec(f[1]).split(",");
+                    txnIds = LedgerWire.dec(f[1]).split(",");
                     break;
                 }
                 case "START": {
                     int n = Integer.parseInt(f[1]);
-                    topic = dec(f[2]);
+                    topic = LedgerWire.dec(f[2]);
                     props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, "org.apache.kafka.common.serialization.ByteArraySerializer");
                     props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, "org.apache.kafka.common.serialization.ByteArraySerializer");
                     List<Properties> configs = new ArrayList<>();
@@ -109,7 +101,7 @@ public final class LedgerProducer {
                             producers.add(producer);
                         }
                     } catch (Exception e) {
-                        fatal("could not create the producers: " + e);
+                        LedgerWire.fatal("could not create the producers: " + e);
                         return;
                     }
                     for (int i = 0; i < n; i++) {
@@ -131,7 +123,7 @@ public final class LedgerProducer {
                         s.start();
                         senders.add(s);
                     }
-                    emit("READY");
+                    LedgerWire.emit("READY");
                     break;
                 }
                 case "SEND": {
@@ -152,14 +144,13 @@ public final class LedgerProducer {
                     for (KafkaProducer<byte[], byte[]> p : producers) {
                         p.close(Duration.ofMillis(Math.max(0, deadline - System.currentTimeMillis())));
                     }
-                    emit("CLOSED");
-                    out.put(STOP);
-                    writer.join(5000);
+                    LedgerWire.emit("CLOSED");
+                    LedgerWire.finish();
                     System.exit(0);
                     return;
                 }
                 default:
-                    fatal("unknown command " + f[0]);
+                    LedgerWire.fatal("unknown command " + f[0]);
                     return;
             }
         }
@@ -182,15 +173,15 @@ public final class LedgerProducer {
                 byte[] value = hex(f[4]);
                 try {
                     producer.send(new ProducerRecord<>(topic, partition, null, value), (md, err) -> {
-                        long at = micros();
+                        long at = LedgerWire.micros();
                         if (err != null) {
-                            emit("F " + idx + " " + at + " " + enc(err.getClass().getSimpleName() + ": " + err.getMessage()));
+                            LedgerWire.emit("F " + idx + " " + at + " " + LedgerWire.enc(err.getClass().getSimpleName() + ": " + err.getMessage()));
                         } else {
-                            emit("A " + idx + " " + md.offset() + " " + at);
+                            LedgerWire.emit("A " + idx + " " + md.offset() + " " + at);
                         }
                     });
                 } catch (Exception e) {
-                    emit("F " + idx + " " + micros() + " " + enc(e.getClass().getSimpleName() + ": " + e.getMessage()));
+                    LedgerWire.emit("F " + idx + " " + LedgerWire.micros() + " " + LedgerWire.enc(e.getClass().getSimpleName() + ": " + e.getMessage()));
                 }
             }
         } catch (InterruptedException e) {
@@ -261,12 +252,12 @@ public final class LedgerProducer {
                             fenced = true; // the producer cannot go on: replace it
                         }
                     }
-                    long at = micros();
+                    long at = LedgerWire.micros();
                     for (long[] rec : pending) {
                         if (failure == null) {
-                            emit("A " + rec[0] + " " + rec[1] + " " + at);
+                            LedgerWire.emit("A " + rec[0] + " " + rec[1] + " " + at);
                         } else {
-                            emit("F " + rec[0] + " " + at + " " + enc(failure));
+                            LedgerWire.emit("F " + rec[0] + " " + at + " " + LedgerWire.enc(failure));
                         }
                     }
                     pending.clear();
@@ -297,48 +288,11 @@ public final class LedgerProducer {
         }
     }
 
-    private static void writeOut() {
-        try (BufferedWriter w = new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), 1 << 16)) {
-            while (true) {
-                String s = out.take();
-                if (s == STOP) {
-                    w.flush();
-                    return;
-                }
-                w.write(s);
-                w.write('\n');
-                if (out.isEmpty()) {
-                    w.flush();
-                }
-            }
-        } catch (Exception e) {
-            System.exit(2);
-        }
-    }
 
-    private static void emit(String s) {
-        out.add(s);
-    }
 
-    private static void fatal(String msg) throws InterruptedException {
-        emit("FATAL " + enc(msg));
-        out.put(STOP);
-        Thread.sleep(200);
-        System.exit(1);
-    }
 
-    private static long micros() {
-        Instant now = Instant.now();
-        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
-    }
 
-    private static String enc(String s) {
-        return URLEncoder.encode(s == null ? "" : s, StandardCharsets.UTF_8);
-    }
 
-    private static String dec(String s) {
-        return URLDecoder.decode(s, StandardCharsets.UTF_8);
-    }
 
     private static byte[] hex(String s) {
         byte[] b = new byte[s.length() / 2];
