@@ -85,15 +85,11 @@ func resolveConsumer(cfg *config.Config, s ConsumerSpec) (*consumer, error) {
 		c.settings = clients.Defaults(string(s.Library), topology.Consumer, cmp.Or(s.Version, config.DefaultKafkaVersion))
 	}
 	c.standsFor = c.settings["group.id"].Value
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for n, st := range c.settings {
-			if st.Explicit() && !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(c.settings)) {
 		st := c.settings[name]
 		switch {
+		case !st.Explicit():
+			continue
 		case name == "group.id":
 			c.skipped = append(c.skipped, "group.id: the drill reads in its own group, with the same coordinator")
 			continue
@@ -130,14 +126,19 @@ func (c *consumer) readCommitted() {
 func (c *consumer) places(place func(dc string) drill.Placement) []probe.ConsumerPlace {
 	var out []probe.ConsumerPlace
 	for i, dc := range c.spec.DCs {
-		n := c.spec.Members / len(c.spec.DCs)
-		if i < c.spec.Members%len(c.spec.DCs) {
-			n++
-		}
 		p := place(dc)
-		out = append(out, probe.ConsumerPlace{DC: dc, Members: n, Dial: p.Dial, Start: p.Start})
+		out = append(out, probe.ConsumerPlace{DC: dc, Members: c.membersIn(i), Dial: p.Dial, Start: p.Start})
 	}
 	return out
+}
+
+// membersIn is how many members run in the i-th of the DCs.
+func (c *consumer) membersIn(i int) int {
+	n := c.spec.Members / len(c.spec.DCs)
+	if i < c.spec.Members%len(c.spec.DCs) {
+		n++
+	}
+	return n
 }
 
 // clients are the group as client files, one per DC of members, for the
@@ -305,6 +306,8 @@ func predictRead(in *advise.Inputs, f drill.Fault, write *drill.Prediction, c *c
 	return rp
 }
 
+// settingMillis is a client setting in milliseconds as a duration (at
+// most an hour), def when it is unset or not a count of milliseconds.
 func settingMillis(s topology.Settings, name string, def int64) time.Duration {
 	if n, err := strconv.ParseInt(strings.TrimSpace(s[name].Value), 10, 64); err == nil && n >= 0 {
 		return time.Duration(min(n, int64(time.Hour/time.Millisecond))) * time.Millisecond
@@ -336,8 +339,8 @@ func (r *runner) prepareGroup(ctx context.Context, snap *topology.Snapshot, res 
 	part, dc := coordinator(snap, cfg, group)
 	w := &drill.ConsumerWorkload{Group: group, StandsFor: c.standsFor, CoordinatorPartition: part, CoordinatorDC: dc,
 		Commits: c.commits(), Source: c.source, Library: string(c.library)}
-	for _, p := range c.places(func(string) drill.Placement { return drill.Placement{} }) {
-		w.Members = append(w.Members, drill.MembersIn{DC: p.DC, Members: p.Members})
+	for i, dc := range c.spec.DCs {
+		w.Members = append(w.Members, drill.MembersIn{DC: dc, Members: c.membersIn(i)})
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.settings)) {
 		st := c.settings[name]

@@ -138,10 +138,7 @@ func Observe(l *probe.Ledger, found map[probe.RecordKey][]int64, injected, heale
 		po.LongestGapMs = &v
 		worst = max(worst, longest)
 	}
-	if len(steadyGaps) > 0 {
-		slices.Sort(steadyGaps)
-		obs.ResolutionMs = ms(steadyGaps[len(steadyGaps)/2])
-	}
+	obs.ResolutionMs = medianMs(steadyGaps)
 	if !unbounded && len(l.Parts) > 0 {
 		s := worst.Seconds()
 		obs.RTOSeconds = &s
@@ -187,6 +184,16 @@ func timeline(l *probe.Ledger) []drill.Second {
 		}
 	}
 	return out
+}
+
+// medianMs is the median of gaps in milliseconds (0 without any): the
+// resolution of an outage measured from them. It sorts gaps.
+func medianMs(gaps []time.Duration) float64 {
+	if len(gaps) == 0 {
+		return 0
+	}
+	slices.Sort(gaps)
+	return ms(gaps[len(gaps)/2])
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

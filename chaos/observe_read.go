@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -80,7 +81,7 @@ func ObserveReads(l *probe.Ledger, cl *probe.ConsumerLedger, found map[probe.Rec
 	for _, p := range l.Parts {
 		po := drill.ReadPartitionObserved{Partition: p}
 		as := acks[p]
-		slices.SortFunc(as, func(a, b ack) int { return int(a.off - b.off) })
+		slices.SortFunc(as, func(a, b ack) int { return cmp.Compare(a.off, b.off) })
 		// readable[i]: the earliest time any record from as[i] on was
 		// readable.
 		readable := make([]time.Duration, len(as))
@@ -98,7 +99,7 @@ func ObserveReads(l *probe.Ledger, cl *probe.ConsumerLedger, found map[probe.Rec
 			return readable[i], true
 		}
 		ds := dels[p]
-		slices.SortStableFunc(ds, func(a, b probe.Delivery) int { return int(a.At - b.At) })
+		slices.SortStableFunc(ds, func(a, b probe.Delivery) int { return cmp.Compare(a.At, b.At) })
 		seen := map[int64]bool{}
 		read := cl.StartOffsets[p] - 1
 		last := time.Duration(0)
@@ -175,10 +176,7 @@ func ObserveReads(l *probe.Ledger, cl *probe.ConsumerLedger, found map[probe.Rec
 		obs.Resets = append(obs.Resets, resets...)
 		obs.Partitions = append(obs.Partitions, po)
 	}
-	if len(steadyGaps) > 0 {
-		slices.Sort(steadyGaps)
-		obs.ResolutionMs = ms(steadyGaps[len(steadyGaps)/2])
-	}
+	obs.ResolutionMs = medianMs(steadyGaps)
 	if !unbounded && len(l.Parts) > 0 {
 		v := worst.Seconds()
 		obs.RTOSeconds = &v
@@ -205,7 +203,7 @@ func ObserveReads(l *probe.Ledger, cl *probe.ConsumerLedger, found map[probe.Rec
 func redeliveredFromCommits(p int32, cl *probe.ConsumerLedger, ds []probe.Delivery, cs []probe.Commit, shift time.Duration) (int64, []string) {
 	var n int64
 	var resets []string
-	slices.SortStableFunc(cs, func(a, b probe.Commit) int { return int(a.At - b.At) })
+	slices.SortStableFunc(cs, func(a, b probe.Commit) int { return cmp.Compare(a.At, b.At) })
 	holds := map[int]bool{} // members holding p
 	for _, e := range cl.Events {
 		if !slices.Contains(e.Partitions, p) && e.Kind != probe.Killed {

@@ -132,12 +132,7 @@ func resolveProducer(cfg *config.Config, s ProducerSpec, dc string) (producer, e
 		return producer{}, fmt.Errorf("producer settings (%s): %w", source, err)
 	}
 	p.client = cc
-	p.deliveryTimeout = 2 * time.Minute
-	if v, ok := cc.Producer["delivery.timeout.ms"]; ok {
-		if n, err := strconv.ParseInt(strings.TrimSpace(v.Value), 10, 64); err == nil && n >= 0 {
-			p.deliveryTimeout = time.Duration(min(n, int64(time.Hour/time.Millisecond))) * time.Millisecond
-		}
-	}
+	p.deliveryTimeout = settingMillis(cc.Producer, "delivery.timeout.ms", 120000)
 	return p, nil
 }
 

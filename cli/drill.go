@@ -184,10 +184,8 @@ func (o *drillOptions) checkWorkload() error {
 	case o.consumers < 0:
 		return fmt.Errorf("--consumers %d: want 0 (no group) or more", o.consumers)
 	}
-	for flag, v := range map[string]string{"--idempotence": o.idempotence} {
-		if _, err := strconv.ParseBool(v); v != "" && err != nil {
-			return fmt.Errorf("%s %q: want true or false", flag, v)
-		}
+	if _, err := strconv.ParseBool(o.idempotence); o.idempotence != "" && err != nil {
+		return fmt.Errorf("--idempotence %q: want true or false", o.idempotence)
 	}
 	switch strings.ToLower(o.acks) {
 	case "", "all", "-1", "0", "1":

@@ -1,7 +1,9 @@
 package clients
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,7 +51,7 @@ func invalid(name, value string) string {
 		return ""
 	}
 	if slices.Contains(booleans, name) {
-		if v != "true" && v != "false" && !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+		if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
 			return fmt.Sprintf("%s=%q: the client takes only true or false", name, value)
 		}
 		return ""
@@ -70,13 +72,7 @@ func invalid(name, value string) string {
 // refuses with the library's default and returns the problems.
 func refuseInvalid(s topology.Settings, defaults func() topology.Settings) []topology.SettingProblem {
 	var out []topology.SettingProblem
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for n := range s {
-			if !yield(n) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(s)) {
 		st := s[name]
 		if !st.Explicit() || st.Value == redacted {
 			continue
@@ -85,7 +81,7 @@ func refuseInvalid(s topology.Settings, defaults func() topology.Settings) []top
 		if why == "" {
 			continue
 		}
-		out = append(out, topology.SettingProblem{Key: cmpOr(st.Key, name), Line: st.Line, Refused: true,
+		out = append(out, topology.SettingProblem{Key: cmp.Or(st.Key, name), Line: st.Line, Refused: true,
 			Message: why + ": the application would not start (the library's default is used in its place)"})
 		def, ok := defaults()[name]
 		if !ok {
@@ -96,11 +92,4 @@ func refuseInvalid(s topology.Settings, defaults func() topology.Settings) []top
 		s[name] = def
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -104,7 +104,7 @@ func (l *Lab) Status(ctx context.Context) (*Status, error) {
 // stopped.
 func (l *Lab) Down(ctx context.Context) ([]string, error) {
 	if !exists(filepath.Join(l.Dir, stateFile)) {
-		return l.stopMarked(), nil
+		return l.stopMarked()
 	}
 	release, err := lock(l.Dir)
 	if err != nil {
@@ -113,7 +113,7 @@ func (l *Lab) Down(ctx context.Context) ([]string, error) {
 	defer release()
 	st, err := loadState(l.Dir)
 	if os.IsNotExist(err) {
-		return l.stopMarked(), nil // removed by another lab down meanwhile
+		return l.stopMarked() // removed by another lab down meanwhile
 	}
 	if err != nil {
 		return nil, err
@@ -122,32 +122,27 @@ func (l *Lab) Down(ctx context.Context) ([]string, error) {
 }
 
 // stopMarked kills the processes carrying this directory's lab markers
-// and says what it stopped.
-func (l *Lab) stopMarked() []string {
+// (recorded or not), waits for them to be gone and says what it stopped.
+func (l *Lab) stopMarked() ([]string, error) {
 	pids := labProcesses(l.Dir)
 	for _, p := range pids {
 		_ = signalGroup(p, syscall.SIGKILL)
 	}
-	if len(pids) == 0 {
-		return nil
+	var err error
+	if left := waitState(pids, func(int) string { return "" }, ProcDown, 10*time.Second); len(left) > 0 {
+		err = fmt.Errorf("processes still alive after SIGKILL: %s", pidList(left))
 	}
-	return []string{fmt.Sprintf("%d processes (%s)", len(pids), pidList(pids))}
+	if len(pids) == 0 {
+		return nil, err
+	}
+	return []string{fmt.Sprintf("%d processes (%s)", len(pids), pidList(pids))}, err
 }
 
 func (l *Lab) down(_ context.Context, st *State) ([]string, error) {
-	var removed []string
 	var errs []error
-	// Processes: recorded pids (checked against their markers) and anything
-	// else carrying the lab's markers.
-	pids := labProcesses(l.Dir)
-	for _, p := range pids {
-		_ = signalGroup(p, syscall.SIGKILL)
-	}
-	if left := waitState(pids, func(int) string { return "" }, ProcDown, 10*time.Second); len(left) > 0 {
-		errs = append(errs, fmt.Errorf("processes still alive after SIGKILL: %s", pidList(left)))
-	}
-	if len(pids) > 0 {
-		removed = append(removed, fmt.Sprintf("%d processes (%s)", len(pids), pidList(pids)))
+	removed, err := l.stopMarked()
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if st != nil {
 		ns := leftoverNamespaces(st.Slot)

@@ -484,7 +484,7 @@ func ReadBack(ctx context.Context, cluster config.Cluster, opts Options, l *Ledg
 	// committed record of the run instead.
 	lastCommitted := map[int32]int64{}
 	for _, r := range l.Records {
-		if r.State == Acked {
+		if l.Transactional && r.State == Acked {
 			lastCommitted[r.Partition] = max(lastCommitted[r.Partition], r.Offset+1)
 		}
 	}
