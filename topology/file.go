@@ -48,6 +48,9 @@ func DecodeSnapshot(r io.Reader, name string) (*Snapshot, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("%s is not a stretchctl snapshot: %w", name, err)
 	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	return &s, nil
 }
 
