@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -357,10 +359,17 @@ func (d *dialer) wrap(c net.Conn) net.Conn {
 // next request anyway; sarama, though, keeps the connection after a
 // timeout and goes on (a second ApiVersions, then the request), so that
 // one silent broker would cost several timeouts.
+//
+// It also reads the size prefix of the first answer: a server that is not
+// Kafka (an HTTP server, a TLS listener spoken to in plaintext) answers
+// bytes that make an absurd frame size, on which sarama would wait for the
+// whole timeout and call the server silent. The connection fails at once
+// with a *NotKafkaError instead.
 type timeoutConn struct {
 	net.Conn
-	mu  sync.Mutex
-	err error
+	mu   sync.Mutex
+	err  error
+	head []byte // the first bytes read, up to the first frame's size prefix
 }
 
 func (c *timeoutConn) Read(p []byte) (int, error) {
@@ -368,7 +377,52 @@ func (c *timeoutConn) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, err := c.Conn.Read(p)
+	if n > 0 && len(c.head) < 4 {
+		c.head = append(c.head, p[:min(n, 4-len(c.head))]...)
+		if len(c.head) == 4 {
+			if bad := checkFrameHead(c.head); bad != nil {
+				c.mu.Lock()
+				c.err = bad
+				c.mu.Unlock()
+				c.Conn.Close()
+				return 0, bad
+			}
+		}
+	}
 	return n, c.check(err)
+}
+
+// maxFirstFrame bounds the size of a broker's first answer (ApiVersions or
+// SaslHandshake: a few kilobytes); Kafka's own client refuses a receive
+// above its buffer just as well (NetworkReceive's maxSize).
+const maxFirstFrame = 64 << 20
+
+// NotKafkaError says that a server answered with bytes that are not a
+// Kafka response.
+type NotKafkaError struct {
+	// Head is the first bytes of the answer.
+	Head []byte
+	// TLS is set when they are a TLS record: the listener wants TLS.
+	TLS bool
+}
+
+func (e *NotKafkaError) Error() string {
+	if e.TLS {
+		return "the server answered with TLS: this listener wants TLS (set cluster.tls.enabled: true)"
+	}
+	return fmt.Sprintf("the server answered with something that is not Kafka (first bytes %q): is this a Kafka listener?", e.Head)
+}
+
+// checkFrameHead reads the size prefix of a Kafka response frame.
+func checkFrameHead(head []byte) error {
+	// A TLS record: content type 21 (alert) or 22 (handshake), version 3.x.
+	if (head[0] == 21 || head[0] == 22) && head[1] == 3 {
+		return &NotKafkaError{Head: slices.Clone(head), TLS: true}
+	}
+	if size := int32(binary.BigEndian.Uint32(head)); size < 4 || size > maxFirstFrame {
+		return &NotKafkaError{Head: slices.Clone(head)}
+	}
+	return nil
 }
 
 func (c *timeoutConn) Write(p []byte) (int, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // ConnectError says that no bootstrap server could be used: none answered,
@@ -134,6 +135,33 @@ func brokerMessage(err error) string {
 	return s
 }
 
+// isDenied reports whether err is the authorizer's refusal of a request
+// (the principal lacks an ACL), as sarama or franz-go report it.
+func isDenied(err error) bool {
+	for _, k := range []sarama.KError{sarama.ErrClusterAuthorizationFailed, sarama.ErrTopicAuthorizationFailed,
+		sarama.ErrGroupAuthorizationFailed, sarama.ErrTransactionalIDAuthorizationFailed} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	for _, k := range []*kerr.Error{kerr.ClusterAuthorizationFailed, kerr.TopicAuthorizationFailed,
+		kerr.GroupAuthorizationFailed, kerr.TransactionalIDAuthorizationFailed} {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// needACL names, when err is an authorizer's refusal, the ACL the refused
+// request needs (access.Required holds them all).
+func needACL(err error, acl string) error {
+	if err == nil || !isDenied(err) {
+		return err
+	}
+	return fmt.Errorf("%w: the principal lacks %s (`stretchctl acls` lists every ACL stretchctl needs)", err, acl)
+}
+
 // isAuth reports whether err is a SASL failure.
 func isAuth(err error) bool {
 	return errors.Is(err, sarama.ErrSASLAuthenticationFailed) ||
@@ -151,13 +179,16 @@ func isTimeout(err error) bool {
 // cause first, without Go's "dial tcp a->b:" prefixes.
 func reason(err error, timeout time.Duration) string {
 	var (
-		tlsErr  *TLSError
-		authErr *AuthError
-		dnsErr  *net.DNSError
+		tlsErr   *TLSError
+		authErr  *AuthError
+		dnsErr   *net.DNSError
+		notKafka *NotKafkaError
 	)
 	switch {
 	case err == nil:
 		return "no error"
+	case errors.As(err, &notKafka):
+		return notKafka.Error()
 	case errors.As(err, &tlsErr):
 		return tlsErr.Error()
 	case errors.As(err, &authErr):
@@ -195,7 +226,8 @@ func closed(err error) bool {
 // request that is not part of the login.
 func connectReason(err error, timeout time.Duration) string {
 	var tlsErr *TLSError
-	if closed(err) && !errors.As(err, &tlsErr) {
+	var notKafka *NotKafkaError
+	if closed(err) && !errors.As(err, &tlsErr) && !errors.As(err, &notKafka) {
 		return "the broker closed the connection before answering (does this listener require TLS or SASL? set cluster.tls or cluster.sasl)"
 	}
 	return reason(err, timeout)

@@ -107,6 +107,7 @@ func TestSnapshotConnectErrors(t *testing.T) {
 		want    string
 		is      error
 		as      any
+		also    []string
 	}{
 		{
 			name:    "connection refused",
@@ -142,6 +143,18 @@ func TestSnapshotConnectErrors(t *testing.T) {
 			want:    "the broker closed the connection before answering (does this listener require TLS or SASL?",
 		},
 		{
+			name:    "a server that answers garbage is named, not called silent",
+			cluster: config.Cluster{Bootstrap: []string{fakeServer(t, httpish)}},
+			want:    `the server answered with something that is not Kafka (first bytes "HTTP"): is this a Kafka listener?`,
+			as:      new(*NotKafkaError),
+		},
+		{
+			name:    "each address keeps its own error",
+			cluster: config.Cluster{Bootstrap: []string{refused, fakeServer(t, httpish), fakeServer(t, silent)}},
+			want:    "could not connect to any bootstrap server: " + refused + ": connection refused; 127.0.0.1:",
+			also:    []string{"is not Kafka", "no answer within 300ms"},
+		},
+		{
 			name:    "no bootstrap servers",
 			cluster: config.Cluster{},
 			want:    "could not connect: no bootstrap server configured",
@@ -157,6 +170,11 @@ func TestSnapshotConnectErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %q, want it to contain %q", err, tt.want)
+			}
+			for _, w := range tt.also {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %q, want it to contain %q", err, w)
+				}
 			}
 			if tt.is != nil && !errors.Is(err, tt.is) {
 				t.Errorf("errors.Is(err, %v) = false", tt.is)
