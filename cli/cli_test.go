@@ -41,6 +41,10 @@ func TestExitCodesAndMessages(t *testing.T) {
 	if err := os.WriteFile(good, []byte("cluster:\n  bootstrap: [\"k1:9092\"]\ntopology:\n  dcs: [dc-a, dc-b]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	inconsistent := filepath.Join(t.TempDir(), "snap.json")
+	if err := os.WriteFile(inconsistent, []byte(`{"schemaVersion": 1, "brokers": [{"id": 1}, {"id": 2}], "topics": [{"name": "t", "partitions": [{"id": 0, "leader": 1, "replicas": [1, 2], "isr": [1, 7]}]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fifo := filepath.Join(t.TempDir(), "fifo.yaml")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
@@ -58,7 +62,14 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"snapshot is a device", []string{"check", "-c", good, "--snapshot", "/dev/zero"}, ExitAssess, "--snapshot: read snapshot: /dev/zero: not a regular file"},
 		{"matrix is a FIFO", []string{"check", "-c", golden.Path("examples", "20-well-configured", "stretch.yaml"), "--snapshot", golden.Path("examples", "20-well-configured", "snapshot.json"),
 			"--latency-matrix", fifo}, ExitAssess, "--latency-matrix: " + fifo + ": not a regular file"},
+		{"inconsistent snapshot", []string{"check", "-c", good, "--snapshot", inconsistent}, ExitAssess,
+			inconsistent + ": inconsistent snapshot: topics[0].partitions[0].isr: broker 7 is not a replica (replicas [1 2])"},
 		{"status without a lab", []string{"lab", "status", "--dir", empty}, ExitAssess, "no lab in " + empty},
+		{"lab up with an unknown security", []string{"lab", "up", "--dir", empty, "--security", "kerberos"}, ExitAssess, "--security: security \"kerberos\": want plaintext, ssl or sasl_ssl"},
+		{"acls as commands", []string{"acls", "--format", "commands", "--principal", "User:svc", "--bootstrap", "k:9093"}, ExitOK,
+			"kafka-acls.sh --bootstrap-server k:9093 --command-config admin.properties --add --allow-principal User:svc --operation Read --operation Describe --group 'stretchctl-' --resource-pattern-type prefixed"},
+		{"acls with a bad principal", []string{"acls", "--format", "commands", "--principal", "svc"}, ExitAssess, "--principal \"svc\": want TYPE:NAME"},
+		{"acls in yaml", []string{"acls", "--format", "yaml"}, ExitAssess, "--format \"yaml\": want text, json or commands"},
 		{"fault without a lab", []string{"lab", "fault", "kill", "dc-a", "--dir", empty}, ExitAssess, "no lab in"},
 		{"heal without a lab", []string{"lab", "heal", "--dir", empty}, ExitAssess, "no lab in"},
 		{"down without a lab is fine", []string{"lab", "down", "--dir", empty}, ExitOK, "nothing to remove"},

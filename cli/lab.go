@@ -58,7 +58,7 @@ the WAN router's socket, and a ready stretch.yaml for the other commands.`,
 
 func newLabUpCmd(o *labOptions) *cobra.Command {
 	var up lab.UpOptions
-	var topology string
+	var topology, security string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Fetch Kafka, start the DCs and the cluster, write stretch.yaml",
@@ -76,10 +76,24 @@ Topologies:
 Latency spec (round trips; defaults 4ms between DCs, 1ms to "ops", the
 operator's site where stretchctl runs):
   --latency dc-a/dc-b=20ms,dc-a/dc-c=30ms   both directions, round trip
-  --latency dc-a>dc-b=15ms                  one direction, one-way delay`,
+  --latency dc-a>dc-b=15ms                  one direction, one-way delay
+
+Security (--security):
+  plaintext  no TLS, no authentication (default)
+  ssl        TLS everywhere, client certificates; principal = certificate CN
+  sasl_ssl   TLS everywhere, SCRAM-SHA-512 users (Kafka 3.5+)
+A secured lab generates its CA, certificates and passwords in DIR/security,
+runs the StandardAuthorizer with only the nodes as super users, and grants
+the principal User:stretchctl exactly the ACLs of ` + "`stretchctl acls`" + `; the
+stretch.yaml it writes connects as that principal.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			up.Topology = lab.Topology(topology)
+			sec, err := lab.ParseSecurity(security)
+			if err != nil {
+				return exitErr(ExitAssess, fmt.Errorf("--security: %w", err))
+			}
+			up.Security = sec
 			l, err := o.lab()
 			if err != nil {
 				return err
@@ -98,6 +112,7 @@ operator's site where stretchctl runs):
 	f.StringVar(&up.Latency, "latency", "", "link round trips, e.g. dc-a/dc-b=20ms,dc-a/dc-c=30ms")
 	f.BoolVar(&up.Loopback, "loopback", false, "no namespaces: loopback addresses, process faults only")
 	f.DurationVar(&up.ReadyTimeout, "timeout", 3*time.Minute, "how long to wait for the cluster to be ready")
+	f.StringVar(&security, "security", string(lab.SecurityPlaintext), "plaintext, ssl or sasl_ssl")
 	return cmd
 }
 

@@ -83,6 +83,6 @@ Start with a local stretched cluster of real Apache Kafka:
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exitErr(ExitAssess, fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath()))
 	})
-	root.AddCommand(newLabCmd(io), newConfigCmd(io), newSnapshotCmd(io), newCheckCmd(io, version), newRulesCmd(io), newProbeCmd(io), newDrillCmd(io, version), newTUICmd(io, version), newOperatorCmd(io, version))
+	root.AddCommand(newLabCmd(io), newConfigCmd(io), newSnapshotCmd(io), newCheckCmd(io, version), newRulesCmd(io), newProbeCmd(io), newDrillCmd(io, version), newTUICmd(io, version), newOperatorCmd(io, version), newACLsCmd(io))
 	return root
 }

@@ -363,8 +363,9 @@ func healLab(t *testing.T, bin string, l *lab.Lab) {
 }
 
 // startAgent runs `stretchctl probe agent` inside dc until the test ends,
-// then stops it with SIGTERM and expects exit 0.
-func startAgent(t *testing.T, bin string, l *lab.Lab, dc string) {
+// then stops it with SIGTERM and expects exit 0. It returns the path of
+// the agent's log.
+func startAgent(t *testing.T, bin string, l *lab.Lab, dc string) string {
 	t.Helper()
 	logPath := filepath.Join(t.TempDir(), "agent-"+dc+".log")
 	f, err := os.Create(logPath)
@@ -398,6 +399,7 @@ func startAgent(t *testing.T, bin string, l *lab.Lab, dc string) {
 			t.Logf("agent in %s:\n%s", dc, tail(string(b), 40))
 		}
 	})
+	return logPath
 }
 
 func tail(s string, n int) string {

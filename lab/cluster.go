@@ -12,6 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/stretchctl/stretchctl/probe"
 )
 
 // ClusterView is what the lab's Kafka cluster says about itself, read from
@@ -63,8 +65,17 @@ func (d nsDialer) Dial(network, addr string) (net.Conn, error) {
 // SaramaConfig returns a sarama configuration for the lab's cluster whose
 // connections start in the given DC's namespace (OpsSite or "" for the
 // operator's site).
+//
+// On a secured lab it authenticates as the nodes' own (super) user, with
+// the connection settings of package probe (TLS, SCRAM).
 func (st *State) SaramaConfig(dc string) (*sarama.Config, error) {
 	cfg := sarama.NewConfig()
+	if st.Security.Secured() {
+		var err error
+		if cfg, err = probe.SaramaConfig(st.clusterAs(false, false, false), probe.Options{}); err != nil {
+			return nil, err
+		}
+	}
 	v, err := SaramaVersion(st.KafkaVersion)
 	if err != nil {
 		return nil, err
@@ -226,7 +237,7 @@ func (st *State) describeQuorum(ctx context.Context, site string) (int32, []int3
 	answers := make(chan answer, len(voters))
 	for _, v := range voters {
 		go func() {
-			part, err := describeQuorumAt(ctx, v.ControllerAddr(), dialerIn(path))
+			part, err := st.describeQuorumAt(ctx, v.ControllerAddr(), dialerIn(path))
 			answers <- answer{part, err}
 		}()
 	}
@@ -255,8 +266,15 @@ func (st *State) describeQuorum(ctx context.Context, site string) (int32, []int3
 	return best.LeaderID, ids, nil
 }
 
-func describeQuorumAt(ctx context.Context, addr string, dial func(context.Context, string, string) (net.Conn, error)) (*kmsg.DescribeQuorumResponseTopicPartition, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.Dialer(dial), kgo.DialTimeout(time.Second), kgo.RequestRetries(1))
+func (st *State) describeQuorumAt(ctx context.Context, addr string, dial func(context.Context, string, string) (net.Conn, error)) (*kmsg.DescribeQuorumResponseTopicPartition, error) {
+	cluster := st.clusterAs(false, true, false)
+	cluster.Bootstrap = []string{addr}
+	cluster.Timeout.Duration = time.Second
+	opts, err := probe.FranzConnection(cluster, probe.Options{Dial: dial})
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.DialTimeout(time.Second), kgo.RequestRetries(1))...)
 	if err != nil {
 		return nil, err
 	}

@@ -64,8 +64,21 @@ func kafkaArtifacts(d Distribution) []maven.Artifact {
 	return out
 }
 
+// atLeast reports whether a release (checked by versionRE) is major.minor
+// or newer.
+func atLeast(version string, major, minor int) bool {
+	parts := strings.SplitN(version, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, _ := strconv.Atoi(parts[0])
+	mi, _ := strconv.Atoi(parts[1])
+	return ma > major || (ma == major && mi >= minor)
+}
+
 // serverProperties renders a node's Kafka configuration.
-func serverProperties(st *State, n Node, dataDir string) *properties.Properties {
+// internalPassword is the nodes' own password (security sasl_ssl).
+func serverProperties(st *State, n Node, dataDir, internalPassword string) *properties.Properties {
 	p := properties.NewProperties()
 	set := func(k, v string) { _, _, _ = p.Set(k, v) }
 	roles := make([]string, len(n.Roles))
@@ -81,12 +94,13 @@ func serverProperties(st *State, n Node, dataDir string) *properties.Properties 
 	// Static voters work on 3.x and 4.x alike; dynamic quorums need 3.9+.
 	set("controller.quorum.voters", strings.Join(voters, ","))
 	set("controller.listener.names", "CONTROLLER")
-	set("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT")
+	securityProperties(set, st.Dir, st, n, internalPassword)
+	listener := listenerName(st.Security)
 	var listeners []string
 	if n.Has(RoleBroker) {
-		listeners = append(listeners, "PLAINTEXT://"+n.BrokerAddr())
-		set("advertised.listeners", "PLAINTEXT://"+n.BrokerAddr())
-		set("inter.broker.listener.name", "PLAINTEXT")
+		listeners = append(listeners, listener+"://"+n.BrokerAddr())
+		set("advertised.listeners", listener+"://"+n.BrokerAddr())
+		set("inter.broker.listener.name", listener)
 		set("broker.rack", n.DC)
 	}
 	if n.Has(RoleController) {

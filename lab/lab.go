@@ -92,6 +92,8 @@ type UpOptions struct {
 	Loopback bool
 	// ReadyTimeout bounds the wait for brokers and quorum.
 	ReadyTimeout time.Duration
+	// Security chooses the listeners' protocol (plaintext when empty).
+	Security Security
 }
 
 // ConfigPath is where `lab up` writes the stretch.yaml for the lab.
@@ -115,6 +117,16 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 3 * time.Minute
+	}
+	if o.Security == "" {
+		o.Security = SecurityPlaintext
+	}
+	if _, err := ParseSecurity(string(o.Security)); err != nil {
+		return nil, err
+	}
+	if o.Security == SecuritySASLSSL && !atLeast(o.KafkaVersion, 3, 5) {
+		// SCRAM users in the formatted storage need KIP-900 (3.5).
+		return nil, fmt.Errorf("security sasl_ssl needs Kafka 3.5 or newer (SCRAM users are created when the storage is formatted, KIP-900); got %s", o.KafkaVersion)
 	}
 	layout, err := BuildLayout(o.Topology, o.BrokersPerDC)
 	if err != nil {
@@ -154,7 +166,7 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	start := time.Now()
 	st := &State{
 		Dir: l.Dir, Network: network, Topology: o.Topology, BrokersPerDC: o.BrokersPerDC,
-		KafkaVersion: o.KafkaVersion, ClusterID: newClusterID(), Layout: layout, Created: start,
+		KafkaVersion: o.KafkaVersion, Security: o.Security, ClusterID: newClusterID(), Layout: layout, Created: start,
 	}
 	if st.Slot, err = claimSlot(l.Dir); err != nil {
 		return nil, err
@@ -181,6 +193,12 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 			return fail(err)
 		}
 	}
+	if st.Security.Secured() {
+		if err := makeSecurity(l.Dir, st); err != nil {
+			return fail(fmt.Errorf("make the lab's certificates and passwords: %w", err))
+		}
+		l.progress("security %s: CA, certificates and passwords in %s", st.Security, filepath.Join(l.Dir, securityDir))
+	}
 	if err := l.prepareNodes(ctx, st, dist, java); err != nil {
 		return fail(err)
 	}
@@ -195,6 +213,11 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	}
 	if err := l.waitReady(ctx, st, o.ReadyTimeout); err != nil {
 		return fail(err)
+	}
+	if st.Security.Secured() {
+		if err := l.grantToolACLs(ctx, st); err != nil {
+			return fail(err)
+		}
 	}
 	st.Ready = true
 	if err := st.save(); err != nil {
@@ -373,13 +396,27 @@ func (l *Lab) LogPath(id int32) string { return filepath.Join(l.nodeDir(id), "ka
 func (l *Lab) prepareNodes(ctx context.Context, st *State, dist Distribution, java string) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(st.Layout.Nodes))
+	internal, scram := "", []string(nil)
+	if st.Security.Secured() {
+		var err error
+		if internal, err = readPassword(l.Dir, internalPasswordFile); err != nil {
+			return err
+		}
+	}
+	if st.Security == SecuritySASLSSL {
+		var err error
+		if scram, err = scramUsers(l.Dir); err != nil {
+			return err
+		}
+	}
 	for i, n := range st.Layout.Nodes {
 		dir := l.nodeDir(n.ID)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		props := serverProperties(st, n, filepath.Join(dir, "data"))
-		f, err := os.Create(filepath.Join(dir, "server.properties"))
+		props := serverProperties(st, n, filepath.Join(dir, "data"), internal)
+		// 0600: with security, the file holds the nodes' password.
+		f, err := os.OpenFile(filepath.Join(dir, "server.properties"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
 			return err
 		}
@@ -398,6 +435,7 @@ func (l *Lab) prepareNodes(ctx context.Context, st *State, dist Distribution, ja
 			defer wg.Done()
 			args := append(javaArgs(dist, n, dir), "kafka.tools.StorageTool", "format",
 				"-t", st.ClusterID, "-c", filepath.Join(dir, "server.properties"))
+			args = append(args, scram...)
 			out, err := exec.CommandContext(ctx, java, args...).CombinedOutput()
 			if err != nil {
 				errs[i] = fmt.Errorf("format storage of node %d: %w\n%s", n.ID, err, tail(string(out), 10))

@@ -249,7 +249,7 @@ func TestServerProperties(t *testing.T) {
 	st.assignAddresses()
 	get := func(id int32) *properties.Properties {
 		var buf bytes.Buffer
-		if _, err := serverProperties(st, *st.node(id), "/data").Write(&buf, properties.UTF8); err != nil {
+		if _, err := serverProperties(st, *st.node(id), "/data", "").Write(&buf, properties.UTF8); err != nil {
 			t.Fatal(err)
 		}
 		return properties.MustLoadString(buf.String())

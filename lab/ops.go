@@ -185,7 +185,7 @@ func (l *Lab) down(_ context.Context, st *State) ([]string, error) {
 	if err := errors.Join(errs...); err != nil {
 		return removed, err
 	}
-	for _, name := range []string{"nodes", "router.json", "router.log", "router.sock", "stretch.yaml", stateFile + ".tmp", stateFile, "lock"} {
+	for _, name := range []string{"nodes", securityDir, "router.json", "router.log", "router.sock", "stretch.yaml", stateFile + ".tmp", stateFile, "lock"} {
 		if err := os.RemoveAll(filepath.Join(l.Dir, name)); err != nil {
 			return removed, err
 		}

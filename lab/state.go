@@ -84,15 +84,18 @@ const (
 // State is everything the lab knows about itself, kept in state.json so
 // that any later command, even after a crash, can find and remove it.
 type State struct {
-	Dir          string     `json:"dir"`
-	Slot         int        `json:"slot"`
-	Network      Network    `json:"network"`
-	Topology     Topology   `json:"topology"`
-	BrokersPerDC int        `json:"brokersPerDC"`
-	KafkaVersion string     `json:"kafkaVersion"`
-	ClusterID    string     `json:"clusterID"`
-	Layout       Layout     `json:"layout"`
-	Sites        []wan.Site `json:"sites,omitempty"`
+	Dir          string   `json:"dir"`
+	Slot         int      `json:"slot"`
+	Network      Network  `json:"network"`
+	Topology     Topology `json:"topology"`
+	BrokersPerDC int      `json:"brokersPerDC"`
+	KafkaVersion string   `json:"kafkaVersion"`
+	// Security is how the listeners authenticate (plaintext when empty:
+	// state files written before it existed).
+	Security  Security   `json:"security,omitempty"`
+	ClusterID string     `json:"clusterID"`
+	Layout    Layout     `json:"layout"`
+	Sites     []wan.Site `json:"sites,omitempty"`
 	// Baseline holds the links as configured at `lab up`; faults apply on top.
 	Baseline  []wan.Link `json:"baseline,omitempty"`
 	Faults    []Fault    `json:"faults,omitempty"`

@@ -234,7 +234,7 @@ func StartConsumers(ctx context.Context, cluster config.Cluster, runID uint64, o
 // admin is a kadm client on stretch.yaml's connection; close the
 // returned kgo client when done.
 func admin(cluster config.Cluster, opts Options) (*kadm.Client, *kgo.Client, error) {
-	base, err := franzConnection(cluster, opts)
+	base, err := FranzConnection(cluster, opts)
 	if err != nil {
 		return nil, nil, err
 	}

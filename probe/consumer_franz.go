@@ -148,7 +148,7 @@ func openFranzConsumers(cluster config.Cluster, opts ConsumerOptions, run *Consu
 	for m, pi := range run.places {
 		place := opts.Places[pi]
 		ks := &killSwitch{dial: place.Dial}
-		base, err := franzConnection(cluster, Options{Log: opts.Log, Dial: ks.DialContext})
+		base, err := FranzConnection(cluster, Options{Log: opts.Log, Dial: ks.DialContext})
 		if err != nil {
 			fc.close(0)
 			return nil, info, err

@@ -93,7 +93,7 @@ func (r *reader) kraft(ctx context.Context, addr string) kraftResult {
 		wg.Go(func() {
 			var err error
 			if res.elr, err = r.eligibleLeaders(ctx, br); err != nil && ctx.Err() == nil {
-				r.fail("elr", "describe topic partitions: %s", r.why(err))
+				r.fail("elr", "describe topic partitions: %s", r.why(needACL(err, "Describe on the topics")))
 			}
 		})
 	}
@@ -147,17 +147,8 @@ func (r *reader) apiVersions(ctx context.Context, br *kgo.Broker) (map[string]in
 
 // describeQuorum reads the metadata quorum.
 func (r *reader) describeQuorum(ctx context.Context, br *kgo.Broker) (*topology.Quorum, error) {
-	req := kmsg.NewPtrDescribeQuorumRequest()
-	t := kmsg.NewDescribeQuorumRequestTopic()
-	t.Topic = metadataTopic
-	t.Partitions = append(t.Partitions, kmsg.NewDescribeQuorumRequestTopicPartition())
-	req.Topics = append(req.Topics, t)
-	raw, err := r.request(ctx, br, req)
+	resp, err := r.quorumRequest(ctx, br)
 	if err != nil {
-		return nil, err
-	}
-	resp := raw.(*kmsg.DescribeQuorumResponse)
-	if err := codeError(resp.ErrorCode, resp.ErrorMessage); err != nil {
 		return nil, err
 	}
 	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
@@ -175,6 +166,24 @@ func (r *reader) describeQuorum(ctx context.Context, br *kgo.Broker) (*topology.
 		Observers:     replicas(p.Observers),
 	}
 	return q, nil
+}
+
+// quorumRequest sends DescribeQuorum for the metadata partition.
+func (r *reader) quorumRequest(ctx context.Context, br *kgo.Broker) (*kmsg.DescribeQuorumResponse, error) {
+	req := kmsg.NewPtrDescribeQuorumRequest()
+	t := kmsg.NewDescribeQuorumRequestTopic()
+	t.Topic = metadataTopic
+	t.Partitions = append(t.Partitions, kmsg.NewDescribeQuorumRequestTopicPartition())
+	req.Topics = append(req.Topics, t)
+	raw, err := r.request(ctx, br, req)
+	if err != nil {
+		return nil, err
+	}
+	resp := raw.(*kmsg.DescribeQuorumResponse)
+	if err := codeError(resp.ErrorCode, resp.ErrorMessage); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func replicas(states []kmsg.DescribeQuorumResponseTopicPartitionReplicaState) []topology.QuorumReplica {
@@ -251,38 +260,13 @@ var controllerConfigNames = []string{
 }
 
 // controllerConfigs reads those configs from the controllers themselves,
-// as kafka-configs --bootstrap-controller does (KIP-919, Kafka 3.7+): a
-// DescribeCluster for controller endpoints to any of addrs, then a
-// DescribeConfigs of each controller's own node to that controller.
+// as kafka-configs --bootstrap-controller does (KIP-919, Kafka 3.7+): the
+// controllers' ids and endpoints from any of addrs, then a DescribeConfigs
+// of each controller's own node to that controller.
 func (r *reader) controllerConfigs(ctx context.Context, addrs []string) (map[string]topology.Configs, error) {
-	type node struct {
-		id   int32
-		addr string
-	}
-	var nodes []node
-	var errs []error
-	for _, addr := range addrs {
-		resp, err := r.controllerRequest(ctx, addr, func() kmsg.Request {
-			req := kmsg.NewPtrDescribeClusterRequest()
-			req.EndpointType = 2 // controllers (KIP-919)
-			return req
-		}())
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %s", addr, r.why(err)))
-			continue
-		}
-		dc := resp.(*kmsg.DescribeClusterResponse)
-		if err := codeError(dc.ErrorCode, dc.ErrorMessage); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", addr, err))
-			continue
-		}
-		for _, b := range dc.Brokers {
-			nodes = append(nodes, node{b.NodeID, net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))})
-		}
-		break
-	}
-	if len(nodes) == 0 {
-		return nil, fmt.Errorf("no controller described the quorum: %w", errors.Join(errs...))
+	nodes, err := r.controllerNodes(ctx, addrs)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]topology.Configs{}
 	for _, n := range nodes {
@@ -294,12 +278,12 @@ func (r *reader) controllerConfigs(ctx context.Context, addrs []string) (map[str
 		req.Resources = append(req.Resources, res)
 		resp, err := r.controllerRequest(ctx, n.addr, req)
 		if err != nil {
-			r.fail("controller:"+res.ResourceName, "describe configs at %s: %s", n.addr, r.why(err))
+			r.fail("controller:"+res.ResourceName, "describe configs at %s: %s", n.addr, r.why(needACL(err, "DescribeConfigs on the cluster")))
 			continue
 		}
 		for _, rr := range resp.(*kmsg.DescribeConfigsResponse).Resources {
 			if err := codeError(rr.ErrorCode, rr.ErrorMessage); err != nil {
-				r.fail("controller:"+res.ResourceName, "describe configs: %v", err)
+				r.fail("controller:"+res.ResourceName, "describe configs: %v", needACL(err, "DescribeConfigs on the cluster"))
 				continue
 			}
 			cfgs := topology.Configs{}
@@ -310,6 +294,87 @@ func (r *reader) controllerConfigs(ctx context.Context, addrs []string) (map[str
 				cfgs[c.Name] = topology.ConfigValue{Value: *c.Value, Source: sourceOf(sarama.ConfigSource(c.Source))}
 			}
 			out[res.ResourceName] = cfgs
+		}
+	}
+	return out, nil
+}
+
+// controllerNode is a controller's id and the endpoint to ask it at.
+type controllerNode struct {
+	id   int32
+	addr string
+}
+
+// controllerNodes asks the controllers at addrs who the controllers are.
+// DescribeQuorum v2 (KIP-853, Kafka 3.9+) names every voter's endpoints
+// and needs only Describe on the cluster; DescribeCluster for controller
+// endpoints, the older way, needs Alter on the cluster when a controller
+// answers it (ControllerApis.handleDescribeCluster: "unlike on the
+// broker ... requires a high level of permissions"), which a read-only
+// principal must not hold. It is the fallback for 3.7 and 3.8.
+func (r *reader) controllerNodes(ctx context.Context, addrs []string) ([]controllerNode, error) {
+	var errs []error
+	for _, addr := range addrs {
+		cl, err := kgo.NewClient(r.s.kgoOpts(addr, r.d)...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := r.quorumNodes(ctx, cl.SeedBrokers()[0], addrs)
+		cl.Close()
+		if err == nil && len(nodes) > 0 {
+			return nodes, nil
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: describe quorum: %s", addr, r.why(needACL(err, "Describe on the cluster"))))
+		}
+		resp, err := r.controllerRequest(ctx, addr, func() kmsg.Request {
+			req := kmsg.NewPtrDescribeClusterRequest()
+			req.EndpointType = 2 // controllers (KIP-919)
+			return req
+		}())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s", addr, r.why(err)))
+			continue
+		}
+		dc := resp.(*kmsg.DescribeClusterResponse)
+		if err := codeError(dc.ErrorCode, dc.ErrorMessage); err != nil {
+			if dc.ErrorCode == kerr.ClusterAuthorizationFailed.Code {
+				err = fmt.Errorf("%w (a controller answers DescribeCluster only to a principal with Alter on the cluster; with Kafka 3.9+ stretchctl reads the controllers through DescribeQuorum, which needs Describe)", err)
+			}
+			errs = append(errs, fmt.Errorf("%s: describe cluster: %w", addr, err))
+			continue
+		}
+		nodes = nil
+		for _, b := range dc.Brokers {
+			nodes = append(nodes, controllerNode{b.NodeID, net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))})
+		}
+		if len(nodes) > 0 {
+			return nodes, nil
+		}
+	}
+	return nil, fmt.Errorf("no controller described the quorum: %w", errors.Join(errs...))
+}
+
+// quorumNodes reads the voters' endpoints from a DescribeQuorum answer
+// (v2+); none from older versions. Of a voter's listeners, the one whose
+// address is among addrs (stretch.yaml's cluster.controllers) is used,
+// else its first.
+func (r *reader) quorumNodes(ctx context.Context, br *kgo.Broker, addrs []string) ([]controllerNode, error) {
+	resp, err := r.quorumRequest(ctx, br)
+	if err != nil {
+		return nil, err
+	}
+	var out []controllerNode
+	for _, n := range resp.Nodes {
+		addr := ""
+		for _, l := range n.Listeners {
+			a := net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port)))
+			if addr == "" || slices.Contains(addrs, a) {
+				addr = a
+			}
+		}
+		if addr != "" {
+			out = append(out, controllerNode{n.NodeID, addr})
 		}
 	}
 	return out, nil

@@ -110,7 +110,7 @@ func franzMapping(name, value string, backoff *[2]time.Duration) (kgo.Opt, strin
 // openFranz starts the ledger's producers on franz-go.
 func openFranz(cluster config.Cluster, opts LedgerOptions, run *LedgerRun) (producers, LibraryInfo, error) {
 	info := LibraryInfo{Version: linkedVersion("github.com/twmb/franz-go")}
-	base, err := franzConnection(cluster, opts.Options)
+	base, err := FranzConnection(cluster, opts.Options)
 	if err != nil {
 		return nil, info, err
 	}
@@ -154,10 +154,10 @@ func openFranz(cluster config.Cluster, opts LedgerOptions, run *LedgerRun) (prod
 	return fp, info, nil
 }
 
-// franzConnection is stretch.yaml's connection as franz-go options (seed
+// FranzConnection is stretch.yaml's connection as franz-go options (seed
 // brokers, the dialer of opts with TLS, SASL) and nothing else: the
 // library keeps its own defaults.
-func franzConnection(cluster config.Cluster, opts Options) ([]kgo.Opt, error) {
+func FranzConnection(cluster config.Cluster, opts Options) ([]kgo.Opt, error) {
 	s, err := resolve(cluster, opts)
 	if err != nil {
 		return nil, err

@@ -137,6 +137,7 @@ func (r *reader) ensureTopic(ctx context.Context, boot *sarama.Broker, md *saram
 	}
 	var lastElection time.Time
 	moved := !found
+	denied := false // the principal may not elect leaders: no retry
 	defer func() {
 		if moved {
 			r.confirmLeaders(ctx, md, topic, plan.lead)
@@ -144,7 +145,7 @@ func (r *reader) ensureTopic(ctx context.Context, boot *sarama.Broker, md *saram
 	}()
 	for {
 		missing := leadsNone(live, lead)
-		if len(missing) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+		if len(missing) == 0 || denied || time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
 		// A refused election is retried once a second: after a heal the
@@ -162,6 +163,11 @@ func (r *reader) ensureTopic(ctx context.Context, boot *sarama.Broker, md *saram
 				}
 				moved = true
 				if err := r.electPreferred(boot, md, topic, p); err != nil {
+					// ElectLeaders needs Alter on the cluster (KafkaApis
+					// handleElectLeaders), which stretchctl's principal
+					// need not hold: that broker is then not measured.
+					denied = denied || isDenied(err)
+					err = needACL(err, "Alter on the cluster, which a preferred leader election needs (or let auto.leader.rebalance.enable move leadership back)")
 					r.log.Debug("preferred leader election refused", "topic", topic, "partition", p, "broker", id, "err", r.why(err))
 					plan.unknown[id] = fmt.Sprintf("leads no partition of %s; the preferred leader election of partition %d failed: %s", topic, p, r.why(err))
 				}

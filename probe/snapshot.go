@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"sort"
@@ -210,6 +211,7 @@ func (r *reader) snapshot(ctx context.Context) (*topology.Snapshot, error) {
 			}
 		})
 	}
+	wg.Go(func() { r.hiddenTopics(ctx, snap) })
 	wg.Go(func() {
 		kr = r.kraft(ctx, boot.Addr())
 		r.log.Debug("quorum, features and eligible leaders read", "elapsed", time.Since(phase))
@@ -231,7 +233,7 @@ func (r *reader) snapshot(ctx context.Context) (*topology.Snapshot, error) {
 	snap.Mode = mode(snap)
 	if kr.quorumErr != nil && snap.Mode != "zookeeper" && ctx.Err() == nil {
 		// A ZooKeeper cluster has no quorum to describe: not an error.
-		r.fail("quorum", "describe quorum (which %s forwards to the active controller): %s", boot.Addr(), r.why(kr.quorumErr))
+		r.fail("quorum", "describe quorum (which %s forwards to the active controller): %s", boot.Addr(), r.why(needACL(kr.quorumErr, "Describe on the cluster")))
 	}
 	r.checkReplicaBrokers(snap)
 
@@ -450,11 +452,78 @@ func readMetadata(snap *topology.Snapshot, md *sarama.MetadataResponse) {
 	}
 }
 
+// hiddenTopics names the topics that hold replicas on the brokers but
+// that Metadata left out: a principal without Describe on a topic does
+// not see it at all (KafkaApis.handleTopicMetadataRequest filters the
+// unauthorized topics out of an all-topics request), so the placement
+// check would pass over it in silence. The brokers' log directories
+// (DescribeLogDirs, which needs only Describe on the cluster, and lists
+// every partition a broker holds) show them.
+func (r *reader) hiddenTopics(ctx context.Context, snap *topology.Snapshot) {
+	seen := map[string]bool{}
+	for _, t := range snap.Topics {
+		seen[t.Name] = true
+	}
+	var mu sync.Mutex
+	hidden := map[string]bool{}
+	var wg sync.WaitGroup
+	for _, b := range snap.Brokers {
+		if b.State != "" && b.State != topology.BrokerUp {
+			continue
+		}
+		wg.Go(func() {
+			resp, err := r.conn(b.Addr()).DescribeLogDirs(&sarama.DescribeLogDirsRequest{Version: logDirsVersion(r.s.version)})
+			if err == nil && resp.ErrorCode != sarama.ErrNoError {
+				err = resp.ErrorCode
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					r.fail(brokerSubject(b.ID), "describe log dirs: %s", r.why(needACL(err, "Describe on the cluster")))
+				}
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, d := range resp.LogDirs {
+				for _, t := range d.Topics {
+					if !seen[t.Topic] {
+						hidden[t.Topic] = true
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(hidden) == 0 {
+		return
+	}
+	names := slices.Sorted(maps.Keys(hidden))
+	shown := names
+	if len(shown) > 10 {
+		shown = shown[:10]
+	}
+	more := ""
+	if len(names) > len(shown) {
+		more = fmt.Sprintf(" and %d more", len(names)-len(shown))
+	}
+	r.fail("topics", "%d topics hold replicas on the brokers but are not visible to this principal (%s%s), so their placement is not checked: %v",
+		len(names), strings.Join(shown, ", "), more, needACL(sarama.ErrTopicAuthorizationFailed, "Describe and DescribeConfigs on every topic (topic '*')"))
+}
+
+// logDirsVersion is the DescribeLogDirs version for the cluster's
+// release: v1 from 2.0 (v0 and v1 are the same request).
+func logDirsVersion(v sarama.KafkaVersion) int16 {
+	if v.IsAtLeast(sarama.V2_0_0_0) {
+		return 1
+	}
+	return 0
+}
+
 // topicErrors records topics whose metadata the broker refused.
 func (r *reader) topicErrors(md *sarama.MetadataResponse) {
 	for _, t := range md.Topics {
 		if !errors.Is(t.Err, sarama.ErrNoError) {
-			r.fail("topic:"+t.Name, "metadata: %v", t.Err)
+			r.fail("topic:"+t.Name, "metadata: %v", needACL(t.Err, "Describe on topic "+t.Name))
 		}
 	}
 }
@@ -484,7 +553,7 @@ func (r *reader) describeCluster(ctx context.Context, boot *sarama.Broker, snap 
 	}
 	if err != nil {
 		if ctx.Err() == nil && !errors.Is(err, sarama.ErrUnsupportedVersion) {
-			r.fail("cluster", "describe cluster: %s", r.why(err))
+			r.fail("cluster", "describe cluster: %s", r.why(needACL(err, "Describe on the cluster")))
 		}
 		return
 	}
@@ -589,7 +658,7 @@ func (r *reader) brokerConfigs(ctx context.Context, brokers []topology.Broker) m
 			}
 			if err != nil {
 				if ctx.Err() == nil {
-					r.fail(subject, "describe configs at %s: %s", b.Addr(), r.why(err))
+					r.fail(subject, "describe configs at %s: %s", b.Addr(), r.why(needACL(err, "DescribeConfigs on the cluster")))
 				}
 				return
 			}
@@ -627,7 +696,7 @@ func (r *reader) topicConfigs(ctx context.Context, boot *sarama.Broker, names []
 				if err != nil {
 					if ctx.Err() == nil {
 						for _, n := range chunk {
-							r.fail("topic:"+n, "describe configs: %s", r.why(err))
+							r.fail("topic:"+n, "describe configs: %s", r.why(needACL(err, "DescribeConfigs on topic "+n)))
 						}
 					}
 					continue
@@ -636,7 +705,7 @@ func (r *reader) topicConfigs(ctx context.Context, boot *sarama.Broker, names []
 				for _, rr := range res {
 					got[rr.Name] = true
 					if err := resourceError(rr); err != nil {
-						r.fail("topic:"+rr.Name, "describe configs: %v", err)
+						r.fail("topic:"+rr.Name, "describe configs: %v", needACL(err, "DescribeConfigs on topic "+rr.Name))
 						continue
 					}
 					c := configs(rr.Configs)
