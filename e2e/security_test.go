@@ -460,3 +460,32 @@ func (s recordingSession) Challenge(c []byte) (bool, []byte, error) {
 	s.m.mu.Unlock()
 	return s.Session.Challenge(c)
 }
+
+// TestSSLLab: with --security ssl the principal is the client
+// certificate's CN; stretchctl reads the cluster as User:stretchctl with
+// its certificate, and without one the handshake failure is named.
+func TestSSLLab(t *testing.T) {
+	requireLab(t)
+	bin := buildStretchctl(t)
+	l := startLab(t, bin, "--topology", "3dc", "--brokers-per-dc", "1", "--security", "ssl")
+	snapPath := filepath.Join(t.TempDir(), "snap.json")
+	out, errOut, code := run(t, bin, "snapshot", "--config", l.ConfigPath(), "-o", snapPath)
+	if all := out + errOut; code != 0 || !strings.Contains(all, "3 brokers") || !strings.Contains(all, "0 read errors") {
+		t.Fatalf("snapshot with the tool's certificate: exit %d\n%s%s", code, out, errOut)
+	}
+	y, err := os.ReadFile(l.ConfigPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	noCert := strings.NewReplacer("    certFile: security/stretchctl.crt\n", "", "    keyFile: security/stretchctl.key\n", "").Replace(string(y))
+	if noCert == string(y) {
+		t.Fatalf("stretch.yaml names no client certificate:\n%s", y)
+	}
+	path := filepath.Join(l.Dir, "no-cert.yaml")
+	writeFile(t, path, noCert)
+	_, errOut, code = run(t, bin, "snapshot", "--config", path, "-o", filepath.Join(t.TempDir(), "x.json"))
+	if code != 2 || !strings.Contains(errOut, "the broker refused the client certificate") || !strings.Contains(errOut, "cluster.tls.certFile") {
+		t.Errorf("snapshot without a client certificate: exit %d, want 2 and the TLS failure named:\n%s", code, errOut)
+	}
+	t.Logf("without a certificate: %s", strings.TrimSpace(errOut))
+}

@@ -189,6 +189,8 @@ func reason(err error, timeout time.Duration) string {
 		return "no error"
 	case errors.As(err, &notKafka):
 		return notKafka.Error()
+	case clientCertRefused(err):
+		return "the broker refused the client certificate (" + err.Error() + "): this listener wants one its truststore accepts: set cluster.tls.certFile and cluster.tls.keyFile"
 	case errors.As(err, &tlsErr):
 		return tlsErr.Error()
 	case errors.As(err, &authErr):
@@ -212,6 +214,24 @@ func reason(err error, timeout time.Duration) string {
 		return "the broker closed the connection"
 	}
 	return err.Error()
+}
+
+// clientCertRefused reports whether the server ended the TLS session with
+// an alert about the client's certificate (RFC 8446 §6.2: bad_certificate,
+// certificate_unknown, unknown_ca, certificate_required). With TLS 1.3 it
+// comes after the handshake, on the first read. Go's alert type is not
+// exported: its text is the only way to tell.
+func clientCertRefused(err error) bool {
+	s := err.Error()
+	if !strings.Contains(s, "remote error: tls: ") {
+		return false
+	}
+	for _, a := range []string{"bad certificate", "certificate required", "unknown certificate authority", "unknown certificate"} {
+		if strings.Contains(s, a) {
+			return true
+		}
+	}
+	return false
 }
 
 // closed reports whether err says the other side hung up.

@@ -243,6 +243,7 @@ func TestReason(t *testing.T) {
 		{"timeout", opErr(context.DeadlineExceeded), "no answer within 10s"},
 		{"dns", &net.DNSError{Name: "kafka-9.example", Err: "no such host"}, "cannot resolve host kafka-9.example"},
 		{"eof", io.EOF, "the broker closed the connection"},
+		{"client certificate refused", &net.OpError{Op: "remote error", Err: errors.New("tls: certificate required")}, "the broker refused the client certificate (remote error: tls: certificate required): this listener wants one"},
 		{"unknown authority", &TLSError{Err: x509.UnknownAuthorityError{}}, "TLS handshake failed: the broker's certificate is signed by an unknown authority (set cluster.tls.caFile)"},
 		{"hostname", &TLSError{Err: x509.HostnameError{Certificate: &x509.Certificate{}, Host: "10.0.0.1"}}, "(set cluster.tls.serverName)"},
 		{"record header", &TLSError{Err: tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}}, "not a TLS record"},
