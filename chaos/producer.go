@@ -152,8 +152,8 @@ func refused(cc topology.ClientConfig) error {
 // transactions, and secrets are never read back from a client file.
 func notPassed(name, value string) string {
 	switch {
-	case value == "<redacted>":
-		return "a secret: the connection uses stretch.yaml's cluster settings"
+	case strings.Contains(value, "<redacted>"):
+		return "holds a secret, which is never read back from a client file"
 	case name == "bootstrap.servers", name == "security.protocol", strings.HasPrefix(name, "ssl."), strings.HasPrefix(name, "sasl."):
 		return "connection setting: taken from stretch.yaml's cluster settings"
 	case name == "key.serializer", name == "value.serializer":

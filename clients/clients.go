@@ -264,10 +264,19 @@ func readProperties(name string, data []byte) ([]entry, error) {
 		}
 		v, _ := p.Get(k)
 		v = strings.TrimSpace(v)
-		if isSecretKey(k) {
+		key := k
+		switch {
+		case looksLikeCredential(k):
+			// A JAAS option line that lost its continuation
+			// (`  password="..." ;` on a line of its own) is parsed as
+			// a key holding the secret: neither it nor its value is kept.
+			key, v = fmt.Sprintf("%s(line %d)", redacted, line), redacted
+		case isSecretKey(k), looksLikeCredential(v):
 			v = redacted
+		default:
+			v = redactURLUserinfo(v)
 		}
-		out = append(out, entry{key: k, value: v, line: line, earlier: earlier[k]})
+		out = append(out, entry{key: key, value: v, line: line, earlier: earlier[k]})
 	}
 	sortEntries(out)
 	return out, nil

@@ -1,6 +1,9 @@
 package clients
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // canonicalName returns the Java name of a config key for library lib:
 // librdkafka's aliases become the names the Java client uses.
@@ -58,6 +61,21 @@ func isSecretKey(key string) bool {
 	}
 	return false
 }
+
+// credentialRE finds an option that sets a secret inside a value or a
+// key: password="...", secret=..., token = ... (JAAS options, connection
+// strings).
+var credentialRE = regexp.MustCompile(`(?i)(password|passwd|secret|token)\s*=`)
+
+// looksLikeCredential reports whether s sets a secret (a JAAS option line
+// without its continuation backslash, say).
+func looksLikeCredential(s string) bool { return credentialRE.MatchString(s) }
+
+// userinfoRE is the user information of a URL (scheme://user:pass@host).
+var userinfoRE = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@`)
+
+// redactURLUserinfo replaces the credentials of every URL in s.
+func redactURLUserinfo(s string) string { return userinfoRE.ReplaceAllString(s, "${1}"+redacted+"@") }
 
 // clientScope reports whether the Java producer and the Java consumer know
 // a config name, which decides where Kafka Streams passes an unprefixed key.
