@@ -340,8 +340,9 @@ func (l *Lab) startRouter(ctx context.Context, st *State) error {
 		return err
 	}
 	deadline := time.Now().Add(15 * time.Second)
+	var pong wan.Pong
 	for {
-		if _, err := l.routerClient().Ping(ctx); err == nil {
+		if pong, err = l.routerClient().Ping(ctx); err == nil {
 			break
 		}
 		if procState(st.RouterPid, "") == ProcDown || time.Now().After(deadline) {
@@ -350,7 +351,7 @@ func (l *Lab) startRouter(ctx context.Context, st *State) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	l.progress("WAN router up (pid %d): %s", st.RouterPid, linkSummary(st.Baseline))
+	l.progress("WAN router up (pid %d, %s): %s", st.RouterPid, pong.Scheduling, linkSummary(st.Baseline))
 	return nil
 }
 

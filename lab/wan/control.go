@@ -22,6 +22,8 @@ type response struct {
 	Error string      `json:"error,omitempty"`
 	Stats []LinkStats `json:"stats,omitempty"`
 	Pid   int         `json:"pid,omitempty"`
+	// Scheduling is what the router's threads got (Router.Scheduling).
+	Scheduling string `json:"scheduling,omitempty"`
 }
 
 // Serve creates the sites' devices, forwards packets and answers control
@@ -50,6 +52,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	r.Prioritize(cfg.Priority)
+	log.Info("scheduling", "threads", r.Scheduling())
 	_ = os.Remove(cfg.Socket)
 	ln, err := net.Listen("unix", cfg.Socket)
 	if err != nil {
@@ -96,7 +100,7 @@ func handle(c net.Conn, r *Router, log *slog.Logger) {
 		case "stats":
 			resp.Stats = r.Stats()
 		case "ping":
-			resp.Pid = os.Getpid()
+			resp.Pid, resp.Scheduling = os.Getpid(), r.Scheduling()
 		default:
 			resp.Error = fmt.Sprintf("unknown op %q", req.Op)
 		}
@@ -146,8 +150,15 @@ func (c Client) Stats(ctx context.Context) ([]LinkStats, error) {
 	return resp.Stats, err
 }
 
-// Ping returns the router's process id once it is ready.
-func (c Client) Ping(ctx context.Context) (int, error) {
+// Pong is a ready router's answer to Ping.
+type Pong struct {
+	Pid int
+	// Scheduling is what its threads got from the kernel.
+	Scheduling string
+}
+
+// Ping returns the router's process id and scheduling once it is ready.
+func (c Client) Ping(ctx context.Context) (Pong, error) {
 	resp, err := c.call(ctx, request{Op: "ping"})
-	return resp.Pid, err
+	return Pong{Pid: resp.Pid, Scheduling: resp.Scheduling}, err
 }

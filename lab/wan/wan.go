@@ -46,6 +46,21 @@ type Link struct {
 	Blocked bool `json:"blocked,omitempty"`
 }
 
+// Priority chooses the router's scheduling.
+type Priority string
+
+// The router's scheduling choices.
+const (
+	// PriorityHigh (the default): the delivering threads run SCHED_FIFO,
+	// every other thread of the process at a higher nice.
+	PriorityHigh Priority = ""
+	// PriorityForwarding: only the delivering threads run SCHED_FIFO (a
+	// benchmark whose clients share the router's process).
+	PriorityForwarding Priority = "forwarding"
+	// PriorityNormal: nothing is raised.
+	PriorityNormal Priority = "normal"
+)
+
 // Config is everything the router needs to start.
 type Config struct {
 	Sites []Site `json:"sites"`
@@ -54,6 +69,9 @@ type Config struct {
 	MTU int `json:"mtu"`
 	// Socket is the path of the control socket.
 	Socket string `json:"socket"`
+	// Priority is the scheduling the router asks for (sched_linux.go);
+	// only benchmarks that compare with the default set it.
+	Priority Priority `json:"priority,omitempty"`
 }
 
 // DefaultMTU is a jumbo frame size: inter-DC links commonly carry jumbo
@@ -63,6 +81,11 @@ const DefaultMTU = 9000
 
 // Validate checks that sites are unique and links name known sites.
 func (c Config) Validate() error {
+	switch c.Priority {
+	case PriorityHigh, PriorityForwarding, PriorityNormal:
+	default:
+		return fmt.Errorf("priority %q: want empty, forwarding or normal", c.Priority)
+	}
 	seen := map[string]bool{}
 	for _, s := range c.Sites {
 		if s.Name == "" || seen[s.Name] {
