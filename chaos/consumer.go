@@ -143,10 +143,15 @@ func (c *consumer) membersIn(i int) int {
 
 // clients are the group as client files, one per DC of members, for the
 // prediction: check's scenarios charge a group for its coordinator and
-// for its members in the lost DC.
-func (c *consumer) clients(group string) []topology.ClientConfig {
+// for its members in the lost DC. Members started here are in here's DC
+// when it is known, else in none: the drill never takes them away (it
+// kills only the members it placed in the faulted DC).
+func (c *consumer) clients(group, here string) []topology.ClientConfig {
 	var out []topology.ClientConfig
 	for _, dc := range c.spec.DCs {
+		if dc == "" {
+			dc = cmp.Or(here, topology.OutsideDCs)
+		}
 		s := topology.Settings{}
 		for k, v := range c.settings {
 			s[k] = v
@@ -217,14 +222,14 @@ func leaderOf(snap *topology.Snapshot, cfg *config.Config, topic string, p int) 
 // own. On top, the group stops while its coordinator moves and while the
 // members lost with the DC are found dead (session.timeout.ms) — the
 // scenario's "consumer group" term (rules, kafka-rules.md §4.5).
-func predictRead(in *advise.Inputs, f drill.Fault, write *drill.Prediction, c *consumer, group string) *drill.ReadPrediction {
+func predictRead(in *advise.Inputs, f drill.Fault, write *drill.Prediction, c *consumer, group, here string) *drill.ReadPrediction {
 	if write == nil || write.Error != "" {
 		return nil
 	}
 	rp := &drill.ReadPrediction{}
 	kind, _ := scenarioKind(f.Kind)
 	gin := *in
-	gin.Clients = c.clients(group)
+	gin.Clients = c.clients(group, here)
 	rep, err := gin.Evaluate(rules.High)
 	var groupTerm *drill.RTOTerm
 	if err == nil {

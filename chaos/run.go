@@ -301,7 +301,7 @@ func (r *runner) run(ctx context.Context) (*drill.Result, error) {
 	default:
 		res.Scenario, res.Predicted = predict(in, f, o.Topic)
 		if r.cons != nil && res.Predicted != nil {
-			res.Predicted.Read = predictRead(in, f, res.Predicted, r.cons, group)
+			res.Predicted.Read = predictRead(in, f, res.Predicted, r.cons, group, o.HereDC)
 		}
 	}
 	if o.Confirm != nil && !o.Confirm(snap.ClusterID) {

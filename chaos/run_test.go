@@ -401,6 +401,28 @@ func TestResumeContinuesTheHold(t *testing.T) {
 	}
 }
 
+// Members started here (no --consumer-dc) run in none of the DCs: the
+// drill never kills them, and the prediction must not expect the session
+// expiry of members lost with the DC (it did: a rebalance predicted, none
+// observed, on the SASL_SSL lab).
+func TestRunWithConsumersHere(t *testing.T) {
+	h := newHarness(t)
+	h.b.failover = 150 * time.Millisecond
+	o := h.options(drill.Fault{Kind: drill.Crash, DC: "dc-c", Duration: 300 * time.Millisecond})
+	o.Readers = &chaostest.Readers{}
+	o.Consumers = chaos.ConsumerSpec{Members: 2}
+	res, err := chaos.Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Predicted == nil || res.Predicted.Read == nil {
+		t.Fatalf("no read prediction: %+v", res.Predicted)
+	}
+	if res.Predicted.Read.Rebalance {
+		t.Errorf("a rebalance predicted for members outside the crashed DC: %+v", res.Predicted.Read)
+	}
+}
+
 // A drill with a consumer group: the group starts before the producers,
 // its members in the crashed DC die right after the fault is applied, it
 // reads to the end after the producers stop and is stopped before the

@@ -668,7 +668,8 @@ func (m *model) groupTerm(c topology.ClientConfig, s sides, t timing) GroupImpac
 	if c.DC != "" {
 		dc = m.dcIndex(c.DC)
 	}
-	lostMembers := dc == s.x || dc < 0
+	// A group whose DC is unknown may have members in the lost DC.
+	lostMembers := dc == s.x || (dc < 0 && c.DC != topology.OutsideDCs)
 	move := 0.0
 	if lostCoord {
 		move = t.fence + t.elect

@@ -185,6 +185,10 @@ const (
 	Streams  ClientKind = "streams"
 )
 
+// OutsideDCs is ClientConfig.DC for a client known to run in none of
+// the topology's DCs: no DC's loss takes it away.
+const OutsideDCs = "(outside the DCs)"
+
 // ClientConfig is a client configuration file with the effective settings
 // of the client library it declares: explicit values with their line, and
 // the library's defaults for the keys that matter to failover.
@@ -194,7 +198,8 @@ type ClientConfig struct {
 	Path    string     `json:"path"`
 	Kind    ClientKind `json:"kind"`
 	Library string     `json:"library"`
-	// DC is where the client runs, when known.
+	// DC is where the client runs, when known; OutsideDCs when it runs in
+	// none of them (a drill's clients at the operator's site).
 	DC string `json:"dc,omitempty"`
 	// Version is the library version whose defaults were applied;
 	// VersionAssumed says the file's entry named none, so the newest was
