@@ -277,19 +277,17 @@ const localTopic = "probe-reference-local"
 // (first replica: preferred leader) and waits until its ISR is full.
 func createLocalTopic(t *testing.T, st *lab.State, topic string, assignment map[int32][]int32) {
 	t.Helper()
-	cfg, err := st.SaramaConfig(lab.OpsSite)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := sarama.NewClusterAdmin(st.BootstrapServers(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	one := "1"
-	if err := admin.CreateTopic(topic, &sarama.TopicDetail{
+	createAssignedTopic(t, st, topic, assignment, "1")
+}
+
+// createAssignedTopic creates a topic with the given replica assignment
+// and min.insync.replicas, as the lab's admin, and waits until its ISR is
+// full.
+func createAssignedTopic(t *testing.T, st *lab.State, topic string, assignment map[int32][]int32, minISR string) {
+	t.Helper()
+	if err := labAdmin(t, st).CreateTopic(topic, &sarama.TopicDetail{
 		NumPartitions: -1, ReplicationFactor: -1, ReplicaAssignment: assignment,
-		ConfigEntries: map[string]*string{"min.insync.replicas": &one},
+		ConfigEntries: map[string]*string{"min.insync.replicas": &minISR},
 	}, false); err != nil {
 		t.Fatal(err)
 	}

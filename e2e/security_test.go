@@ -73,6 +73,26 @@ func TestSecuredLab(t *testing.T) {
 		return out, errOut, code
 	}
 
+	// snapshot runs `stretchctl snapshot` as the tool and decodes it.
+	snapshot := func(t *testing.T) (*topology.Snapshot, string) {
+		t.Helper()
+		snapPath := filepath.Join(t.TempDir(), "snap.json")
+		out, errOut, code := runTool(t, "snapshot", "--config", cfg, "-o", snapPath)
+		if code != 0 {
+			t.Fatalf("snapshot: exit %d\n%s%s", code, out, errOut)
+		}
+		keep(t, snapPath)
+		b, err := os.ReadFile(snapPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var snap topology.Snapshot
+		if err := json.Unmarshal(b, &snap); err != nil {
+			t.Fatal(err)
+		}
+		return &snap, errOut
+	}
+
 	t.Run("keys and passwords are files only their owner reads", func(t *testing.T) {
 		paths, _ := filepath.Glob(filepath.Join(l.Dir, "security", "*"))
 		paths2, _ := filepath.Glob(filepath.Join(l.Dir, "nodes", "*", "server.properties"))
@@ -106,20 +126,7 @@ func TestSecuredLab(t *testing.T) {
 	})
 
 	t.Run("snapshot and check read everything as the least-privilege principal", func(t *testing.T) {
-		snapPath := filepath.Join(t.TempDir(), "snap.json")
-		out, errOut, code := runTool(t, "snapshot", "--config", cfg, "-o", snapPath)
-		if code != 0 {
-			t.Fatalf("snapshot: exit %d\n%s%s", code, out, errOut)
-		}
-		keep(t, snapPath)
-		b, err := os.ReadFile(snapPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var snap topology.Snapshot
-		if err := json.Unmarshal(b, &snap); err != nil {
-			t.Fatal(err)
-		}
+		snap, _ := snapshot(t)
 		if len(snap.Brokers) != 3 || snap.Quorum == nil || len(snap.Quorum.Voters) != 3 || len(snap.ControllerConfigs) != 3 {
 			t.Errorf("snapshot: %d brokers, quorum %+v, %d controllers' configs; want 3, 3 voters, 3", len(snap.Brokers), snap.Quorum, len(snap.ControllerConfigs))
 		}
@@ -131,12 +138,18 @@ func TestSecuredLab(t *testing.T) {
 		if len(snap.Errors) != 0 {
 			t.Errorf("read errors: %+v", snap.Errors)
 		}
-		out, errOut, code = runTool(t, "check", "--config", cfg)
+		out, errOut, code := runTool(t, "check", "--config", cfg)
 		if code != 0 && code != 1 {
 			t.Fatalf("check: exit %d, want a verdict (0 or 1)\n%s%s", code, out, errOut)
 		}
 		if strings.Contains(strings.ToLower(out+errOut), "authoriz") {
 			t.Errorf("check met an authorization error:\n%s%s", out, errOut)
+		}
+		// Every other output format, for the secrets check.
+		for _, f := range []string{"json", "junit", "sarif", "markdown"} {
+			if out, errOut, code := runTool(t, "check", "--config", cfg, "--format", f); code > 1 || out == "" {
+				t.Errorf("check --format %s: exit %d\n%s", f, code, errOut)
+			}
 		}
 	})
 
@@ -180,6 +193,7 @@ func TestSecuredLab(t *testing.T) {
 				}
 			}
 			if measured == len(dcs)*len(dcs) {
+				runTool(t, "probe", "matrix", "--config", cfg) // the text format, for the secrets check
 				break
 			}
 			if time.Now().After(deadline) {
@@ -193,12 +207,34 @@ func TestSecuredLab(t *testing.T) {
 	// lab grants that on the stretchctl- prefix) but not create it.
 	const topic = "stretchctl-drill"
 	createSecuredTopic(t, st, topic)
+
+	t.Run("records of another writer in the agents' and the drill's topics are ignored", func(t *testing.T) {
+		garbage := [][]byte{nil, []byte("{"), []byte(`{"v":1,"agent":"x","from":"dc-a","matrix":[{"from":"dc-a","to":"dc-b","connect":{"count":1,"p50Ms":-3}}]}`),
+			[]byte("STL1\x00\x00\x00\x00\x00\x00\x00\x07"), make([]byte, 1<<16)}
+		produceAsAdmin(t, st, probe.DefaultResultsTopic, garbage)
+		produceAsAdmin(t, st, topic, garbage)
+		out, errOut, code := runTool(t, "probe", "matrix", "--config", cfg, "--format", "json")
+		var m probe.Matrix
+		if code != 0 || json.Unmarshal([]byte(out), &m) != nil {
+			t.Fatalf("probe matrix after foreign records: exit %d\n%s%s", code, out, errOut)
+		}
+		for _, c := range m.Cells {
+			if c.RoundTripMs != nil && *c.RoundTripMs < 0 {
+				t.Errorf("negative round trip from a foreign record: %+v", c)
+			}
+		}
+	})
 	// A team's topic, which the tool may only describe.
 	const teamTopic = "payments"
 	createSecuredTopic(t, st, teamTopic)
 	stateDir := t.TempDir()
 	t.Cleanup(func() { run(t, bin, "drill", "recover", "--state-dir", stateDir, "--force"); healLab(t, bin, l) })
-	for _, c := range []struct{ library, dc string }{{"java", "dc-a"}, {"franz-go", "dc-b"}} {
+	// The Java drill writes transactions and runs a consumer group: the
+	// ACLs on the drill's transactional ids and groups are used too.
+	for _, c := range []struct {
+		library, dc string
+		extra       []string
+	}{{"java", "dc-a", []string{"--transactional", "--consumers", "2"}}, {"franz-go", "dc-b", nil}} {
 		t.Run("drill with the "+c.library+" workload: crash "+c.dc+", heal, read back", func(t *testing.T) {
 			reports := t.TempDir()
 			var args, paths []string
@@ -228,8 +264,9 @@ func TestSecuredLab(t *testing.T) {
 					}
 				}
 			})
-			res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, append(args, "--topic", topic, "--fault", "kill", "--dc", c.dc,
-				"--duration", "10s", "--rate", "300", "--producer-library", c.library)...))
+			args = append(append(args, "--topic", topic, "--fault", "kill", "--dc", c.dc,
+				"--duration", "10s", "--rate", "300", "--producer-library", c.library), c.extra...)
+			res, code, errOut := runDrill(t, bin, drillArgs(l, stateDir, args...))
 			close(stop)
 			seen.Wait()
 			keep(t, paths...)
@@ -245,12 +282,17 @@ func TestSecuredLab(t *testing.T) {
 			if strings.Contains(strings.ToLower(errOut), "authoriz") {
 				t.Errorf("the drill met an authorization error:\n%s", errOut)
 			}
+			if c.extra != nil {
+				if res.Workload.Consumers == nil || res.Observed.Read == nil || res.Observed.Transactions == nil || res.Observed.Transactions.ExactlyOnce == nil || !*res.Observed.Transactions.ExactlyOnce {
+					t.Errorf("transactional drill with a group: consumers %+v, read %+v, transactions %+v", res.Workload.Consumers, res.Observed.Read, res.Observed.Transactions)
+				}
+			}
 			requireHealedLab(t, bin, l)
 		})
 	}
 
 	t.Run("a missing ACL is named, never a silent gap", func(t *testing.T) {
-		admin := securedAdmin(t, st)
+		admin := labAdmin(t, st)
 		// The placement check needs Describe on every topic, the broker
 		// checks DescribeConfigs on the cluster.
 		for _, f := range []sarama.AclFilter{
@@ -262,20 +304,7 @@ func TestSecuredLab(t *testing.T) {
 				t.Fatalf("delete ACL %+v: %d matched, %v", f, len(matched), err)
 			}
 		}
-		snapPath := filepath.Join(t.TempDir(), "snap.json")
-		out, errOut, code := runTool(t, "snapshot", "--config", cfg, "-o", snapPath)
-		if code != 0 {
-			t.Fatalf("snapshot: exit %d\n%s%s", code, out, errOut)
-		}
-		keep(t, snapPath)
-		b, err := os.ReadFile(snapPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var snap topology.Snapshot
-		if err := json.Unmarshal(b, &snap); err != nil {
-			t.Fatal(err)
-		}
+		snap, errOut := snapshot(t)
 		for _, tp := range snap.Topics {
 			if tp.Name == teamTopic {
 				t.Errorf("%s is in the snapshot: the ACL was not taken away", teamTopic)
@@ -289,7 +318,8 @@ func TestSecuredLab(t *testing.T) {
 		for _, want := range []string{
 			"lacks DescribeConfigs on the cluster",
 			"lacks Describe and DescribeConfigs on every topic (topic '*')",
-			"not visible to this principal (" + teamTopic, // hidden from Metadata now: found in the log dirs
+			"not visible to this principal (", // hidden from Metadata now: found in the log dirs
+			teamTopic + "), so their placement is not checked",
 		} {
 			if !strings.Contains(all, want) {
 				t.Errorf("read errors do not name %q:\n%s", want, all)
@@ -344,7 +374,7 @@ func TestSecuredLab(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 // securedAdmin is a cluster admin of the lab, as its nodes' own user.
-func securedAdmin(t *testing.T, st *lab.State) sarama.ClusterAdmin {
+func labAdmin(t *testing.T, st *lab.State) sarama.ClusterAdmin {
 	t.Helper()
 	cfg, err := st.SaramaConfig(lab.OpsSite)
 	if err != nil {
@@ -356,6 +386,28 @@ func securedAdmin(t *testing.T, st *lab.State) sarama.ClusterAdmin {
 	}
 	t.Cleanup(func() { admin.Close() })
 	return admin
+}
+
+// produceAsAdmin writes values to topic as the lab's admin.
+func produceAsAdmin(t *testing.T, st *lab.State, topic string, values [][]byte) {
+	t.Helper()
+	cfg, err := st.SaramaConfig(lab.OpsSite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	p, err := sarama.NewSyncProducer(st.BootstrapServers(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for _, v := range values {
+		// Keyed: the agents' topic is compacted.
+		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.StringEncoder("foreign"), Value: sarama.ByteEncoder(v)}); err != nil {
+			t.Fatalf("produce to %s: %v", topic, err)
+		}
+	}
 }
 
 // createSecuredTopic creates a topic with one partition led in every DC,
@@ -371,14 +423,7 @@ func createSecuredTopic(t *testing.T, st *lab.State, topic string) {
 		rs := append(slices.Clone(ids[p:]), ids[:p]...)
 		assignment[int32(p)] = rs
 	}
-	two := "2"
-	if err := securedAdmin(t, st).CreateTopic(topic, &sarama.TopicDetail{
-		NumPartitions: -1, ReplicationFactor: -1, ReplicaAssignment: assignment,
-		ConfigEntries: map[string]*string{"min.insync.replicas": &two},
-	}, false); err != nil {
-		t.Fatal(err)
-	}
-	waitISRFull(t, st, topic)
+	createAssignedTopic(t, st, topic, assignment, "2")
 }
 
 // scramSaltedPassword logs in as the tool's user and derives, from the
