@@ -15,7 +15,7 @@ import (
 // grantToolACLs gives the tool's principal the ACLs of access.Required,
 // and nothing else, as the nodes' own (super) user.
 func (l *Lab) grantToolACLs(ctx context.Context, st *State) error {
-	opts, err := probe.FranzConnection(st.clusterAs(false, false, false), probe.Options{})
+	opts, err := probe.FranzConnection(st.clusterAs(asNodes, st.Dir), probe.Options{})
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func (st *State) SaramaConfig(dc string) (*sarama.Config, error) {
 	cfg := sarama.NewConfig()
 	if st.Security.Secured() {
 		var err error
-		if cfg, err = probe.SaramaConfig(st.clusterAs(false, false, false), probe.Options{}); err != nil {
+		if cfg, err = probe.SaramaConfig(st.clusterAs(asNodes, st.Dir), probe.Options{}); err != nil {
 			return nil, err
 		}
 	}
@@ -267,7 +267,7 @@ func (st *State) describeQuorum(ctx context.Context, site string) (int32, []int3
 }
 
 func (st *State) describeQuorumAt(ctx context.Context, addr string, dial func(context.Context, string, string) (net.Conn, error)) (*kmsg.DescribeQuorumResponseTopicPartition, error) {
-	cluster := st.clusterAs(false, true, false)
+	cluster := st.clusterAs(asNodesToControllers, st.Dir)
 	cluster.Bootstrap = []string{addr}
 	cluster.Timeout.Duration = time.Second
 	opts, err := probe.FranzConnection(cluster, probe.Options{Dial: dial})

@@ -283,34 +283,41 @@ func scramUsers(dir string) ([]string, error) {
 	return out, nil
 }
 
-// clusterAs is how a principal of the lab connects: the tool (toolUser)
-// or the nodes' own identity. Paths are absolute unless rel is set
-// (stretch.yaml names them relative to itself, in the lab directory).
-// Over the controller listener the nodes' identity speaks PLAIN.
-func (st *State) clusterAs(tool, controllers, rel bool) config.Cluster {
+// identity is who connects to the lab, and where.
+type identity int
+
+const (
+	// asTool is the tool's principal (ToolUser), with its ACLs only.
+	asTool identity = iota
+	// asNodes is the nodes' own (super) user on the broker listener.
+	asNodes
+	// asNodesToControllers is the nodes' own user on the controller
+	// listener, where it speaks PLAIN.
+	asNodesToControllers
+)
+
+// clusterAs is how who connects to the lab. Files are named under base:
+// the lab directory for the lab's own connections, "" for stretch.yaml,
+// which names them relative to itself (it lives in the lab directory).
+func (st *State) clusterAs(who identity, base string) config.Cluster {
 	c := config.Cluster{Bootstrap: st.BootstrapServers(), KafkaVersion: st.KafkaVersion}
 	if !st.Security.Secured() {
 		return c
 	}
-	path := func(p string) string {
-		if rel {
-			return p
-		}
-		return filepath.Join(st.Dir, p)
-	}
+	path := func(p string) string { return filepath.Join(base, p) }
 	c.TLS = &config.TLS{Enabled: true, CAFile: path(caFile)}
 	switch st.Security {
 	case SecuritySSL:
 		c.TLS.CertFile, c.TLS.KeyFile = path(internalCertFile), path(internalKeyFile)
-		if tool {
+		if who == asTool {
 			c.TLS.CertFile, c.TLS.KeyFile = path(toolCertFile), path(toolKeyFile)
 		}
 	case SecuritySASLSSL:
 		c.SASL = &config.SASL{Mechanism: config.MechanismSCRAMSHA512, Username: brokerUser, PasswordFile: path(internalPasswordFile)}
-		switch {
-		case tool:
+		switch who {
+		case asTool:
 			c.SASL.Username, c.SASL.PasswordFile = ToolUser, path(toolPasswordFile)
-		case controllers:
+		case asNodesToControllers:
 			c.SASL.Mechanism, c.SASL.Username = config.MechanismPlain, controllerUser
 		}
 	}

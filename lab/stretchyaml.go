@@ -17,7 +17,7 @@ func (st *State) Config() *config.Config {
 	c.Cluster.KafkaVersion = st.KafkaVersion
 	// A secured lab: the tool's own principal, which holds only the ACLs
 	// of access.Required; files named relative to stretch.yaml.
-	tool := st.clusterAs(true, false, true)
+	tool := st.clusterAs(asTool, "")
 	c.Cluster.TLS, c.Cluster.SASL = tool.TLS, tool.SASL
 	c.Topology.DCs = append([]string(nil), st.Layout.DCs...)
 	c.Topology.Controllers = map[string]string{}
