@@ -569,6 +569,24 @@ func (m *Model) drillResultView() string {
 	}
 	fmt.Fprintf(&b, "%s%s%s\n", pad("RTO", 22), pad(seconds(o.RTOSeconds), 14), prto)
 	fmt.Fprintf(&b, "%s%s%s\n", pad("acknowledged lost", 22), pad(fmt.Sprint(o.AckedLost), 14), ploss)
+	if r := o.Read; r != nil {
+		pr := "–"
+		if pred != nil && pred.Read != nil {
+			pr = seconds(pred.Read.RTOSeconds)
+			if pred.Read.MinRTOSeconds != nil && pred.Read.RTOSeconds != nil {
+				pr = seconds(pred.Read.MinRTOSeconds) + "–" + pr
+			}
+		}
+		fmt.Fprintf(&b, "%s%s%s\n", pad("read RTO", 22), pad(seconds(r.RTOSeconds), 14), pr)
+		fmt.Fprintf(&b, "%s%d rebalances, %d read again, %d skipped, %d unread\n", pad("consumer group", 22), len(r.Rebalances), r.Redelivered, r.Skipped, r.Unread)
+	}
+	if t := o.Transactions; t != nil {
+		held := "not judged (no group read the ledger)"
+		if t.ExactlyOnce != nil {
+			held = map[bool]string{true: "held", false: m.st.bad.Render("BROKEN")}[*t.ExactlyOnce]
+		}
+		fmt.Fprintf(&b, "%s%s: %d aborted records, %d read\n", pad("exactly-once", 22), held, t.AbortedRecords, t.AbortedRead)
+	}
 	fmt.Fprintf(&b, "%s%s\n", pad("goals", 22), fmt.Sprintf("RTO %gs, RPO %d: met %v", res.Goals.RTOSeconds, res.Goals.RPO, res.GoalsMet))
 	fmt.Fprintf(&b, "%s%d sent, %d acked, %d failed, %d duplicates, max latency %.0f ms\n", pad("workload", 22), o.Sent, o.Acked, o.Failed, o.Duplicates, o.MaxLatencyMs)
 	fmt.Fprintf(&b, "\n%s %s\n", m.st.bold.Render("predicted vs observed:"), res.Comparison.Status)

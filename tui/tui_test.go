@@ -474,9 +474,12 @@ func hasFinding(r *rules.Report, id string) bool {
 // fakeResult is what a drill of fault returns.
 func fakeResult(o chaos.Options, healed bool) *drill.Result {
 	rto, pred := 11.0, 13.2
+	readRTO, readMin, readMax, held := 9.5, 2.0, 13.0, true
 	return &drill.Result{ClusterID: "ex-20", Fault: o.Fault, Backend: "fake", Workload: drill.Workload{Topic: o.Topic},
-		Observed:  drill.Observed{RTOSeconds: &rto, Sent: 1000, Acked: 990, Failed: 10},
-		Predicted: &drill.Prediction{Scenario: "crash dc-a", RTOSeconds: &pred},
+		Observed: drill.Observed{RTOSeconds: &rto, Sent: 1000, Acked: 990, Failed: 10,
+			Read:         &drill.ReadObserved{RTOSeconds: &readRTO, Redelivered: 42, Rebalances: []drill.Rebalance{{Generation: 2}}},
+			Transactions: &drill.TxnObserved{AbortedRecords: 7, ExactlyOnce: &held}},
+		Predicted: &drill.Prediction{Scenario: "crash dc-a", RTOSeconds: &pred, Read: &drill.ReadPrediction{RTOSeconds: &readMax, MinRTOSeconds: &readMin}},
 		Comparison: drill.Comparison{Status: drill.Agrees, Agree: true, Points: []drill.Point{
 			{What: "RTO", Predicted: "13.2 s", Observed: "11.0 s", Agree: true}}},
 		Goals: drill.Goals{RTOSeconds: 60}, GoalsMet: true, Healed: healed, Verdict: drill.Pass, Phase: drill.Done}
