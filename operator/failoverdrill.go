@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,7 @@ const (
 type DrillSeams struct {
 	Kafka    func(cfg *config.Config) chaos.Kafka
 	Workload func(cfg *config.Config) chaos.Workload
+	Readers  func(cfg *config.Config) chaos.Readers
 }
 
 // FailoverDrillReconciler runs FailoverDrills with the engine's drill
@@ -232,24 +234,20 @@ func (r *FailoverDrillReconciler) options(ctx context.Context, fd *v1.FailoverDr
 	backend.WaitInjected = waitInjected
 
 	prod := chaos.ProducerSpec{Library: fd.Spec.Producer.Library, Version: fd.Spec.Producer.Version}
-	if ref := fd.Spec.Producer.ConfigMapRef; ref != nil {
-		var cm corev1.ConfigMap
-		if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: fd.Namespace, Name: ref.Name}, &cm); err != nil {
-			return chaos.Options{}, notFoundIsSpec(err, "configmap "+ref.Name+" (spec.producer.configMapRef)")
+	var err error
+	if prod.File, err = r.clientFile(ctx, fd, fd.Spec.Producer.ConfigMapRef, "producer", "spec.producer.configMapRef"); err != nil {
+		return chaos.Options{}, err
+	}
+	var cons chaos.ConsumerSpec
+	if c := fd.Spec.Consumers; c != nil {
+		cons = chaos.ConsumerSpec{Members: int(c.Members), Library: cmp.Or(c.Library, config.LibraryFranzGo), Version: c.Version}
+		// The members run here, like the producers: in the operator's DC.
+		if r.DC != "" {
+			cons.DCs = []string{r.DC}
 		}
-		data, ok := cm.Data[ref.Key]
-		if !ok {
-			return chaos.Options{}, &SpecError{fmt.Errorf("configmap %s has no key %q (spec.producer.configMapRef)", ref.Name, ref.Key)}
-		}
-		dir := filepath.Join(r.SecretDir, fd.Namespace, "drill-"+fd.Name)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if cons.File, err = r.clientFile(ctx, fd, c.ConfigMapRef, "consumer", "spec.consumers.configMapRef"); err != nil {
 			return chaos.Options{}, err
 		}
-		p := filepath.Join(dir, "producer.properties")
-		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
-			return chaos.Options{}, err
-		}
-		prod.File = p
 	}
 	if prod.Library == "" {
 		prod.Library = config.LibraryFranzGo
@@ -257,6 +255,7 @@ func (r *FailoverDrillReconciler) options(ctx context.Context, fd *v1.FailoverDr
 	o := chaos.Options{
 		Config: cfg, ID: spec.DrillID, Backend: backend, Fault: f, Topic: fd.Spec.Topic, Producer: prod,
 		Producers: int(fd.Spec.Producer.Producers), Rate: int(fd.Spec.Producer.Rate), Force: fd.Spec.Force,
+		Consumers: cons, Transactional: fd.Spec.Transactional,
 		LatencyTopic: latencyTopic(sc),
 		// The ledger runs here: in the operator's DC when it is known.
 		ProducerDC: r.DC, HereDC: r.DC,
@@ -280,7 +279,33 @@ func (r *FailoverDrillReconciler) options(ctx context.Context, fd *v1.FailoverDr
 	if r.Seams.Workload != nil {
 		o.Workload = r.Seams.Workload(cfg)
 	}
+	if r.Seams.Readers != nil {
+		o.Readers = r.Seams.Readers(cfg)
+	}
 	return o, nil
+}
+
+// clientFile writes the properties a drill's ConfigMap holds for one of
+// its clients (field names the reference in errors) to the operator's
+// file name.properties, "" when the spec names none.
+func (r *FailoverDrillReconciler) clientFile(ctx context.Context, fd *v1.FailoverDrill, ref *v1.ConfigMapKeyRef, name, field string) (string, error) {
+	if ref == nil {
+		return "", nil
+	}
+	var cm corev1.ConfigMap
+	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: fd.Namespace, Name: ref.Name}, &cm); err != nil {
+		return "", notFoundIsSpec(err, "configmap "+ref.Name+" ("+field+")")
+	}
+	data, ok := cm.Data[ref.Key]
+	if !ok {
+		return "", &SpecError{fmt.Errorf("configmap %s has no key %q (%s)", ref.Name, ref.Key, field)}
+	}
+	dir := filepath.Join(r.SecretDir, fd.Namespace, "drill-"+fd.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, name+".properties")
+	return p, os.WriteFile(p, []byte(data), 0o600)
 }
 
 // faultOf is the fault a drill's spec declares.
@@ -499,9 +524,18 @@ func applyOutcome(fd *v1.FailoverDrill, res *drill.Result, runErr error) {
 	}
 	if res.Predicted != nil && res.Predicted.Error == "" {
 		st.Predicted = &v1.Figures{RTO: rtoString(res.Predicted.RTOSeconds), AckedLost: int64(res.Predicted.AckedLossPossible)}
+		if p := res.Predicted.Read; p != nil {
+			st.Predicted.ReadRTO = rtoString(p.RTOSeconds)
+			if p.MinRTOSeconds != nil && p.RTOSeconds != nil {
+				st.Predicted.ReadRTO = rtoString(p.MinRTOSeconds) + "-" + st.Predicted.ReadRTO
+			}
+		}
 	}
 	if res.Verdict == drill.Pass || res.Verdict == drill.Fail {
 		st.Observed = &v1.Figures{RTO: rtoString(res.Observed.RTOSeconds), AckedLost: res.Observed.AckedLost, Duplicates: res.Observed.Duplicates}
+		if o := res.Observed.Read; o != nil {
+			st.Observed.ReadRTO, st.Observed.ReadAgain, st.Observed.Skipped = rtoString(o.RTOSeconds), o.Redelivered, o.Skipped
+		}
 	}
 	st.Agreement = string(res.Comparison.Status)
 	if !res.Phases.Injected.IsZero() {

@@ -64,6 +64,8 @@ type world struct {
 	faulted map[string]bool
 	// seen records every Chaos Mesh object created, by name.
 	seen map[string]client.Object
+	// readers is the drills' fake consumer group.
+	readers chaostest.Readers
 }
 
 func newWorld(t *testing.T) *world {
@@ -171,6 +173,7 @@ func (w *world) run(t *testing.T, gather operator.Gatherer) (*operator.Operator,
 						return w.faulted[cfg.Cluster.Name]
 					}}
 				},
+				Readers: func(*config.Config) chaos.Readers { return &w.readers },
 			},
 			Steady: 300 * time.Millisecond, Tail: 300 * time.Millisecond, DeleteWait: 2 * time.Second,
 			Started: func(o *operator.Operator) { started <- o },
@@ -204,6 +207,7 @@ func TestOperator(t *testing.T) {
 	t.Run("check", w.testCheck)
 	t.Run("strimzi", w.testStrimzi)
 	t.Run("drill", w.testDrill)
+	t.Run("drill with a consumer group", w.testDrillWithGroup)
 	t.Run("refused", w.testRefused)
 	t.Run("restart in every phase", w.testRestart)
 	t.Run("delete mid-drill", w.testDelete)
@@ -564,6 +568,38 @@ func (w *world) testDrill(t *testing.T) {
 	sec := waitDrill(t, w.admin, second, func(d *v1.FailoverDrill) bool { return d.Status.Verdict != "" })
 	if sec.Status.Verdict != v1.DrillPass || sec.Status.StartTime.Before(f.Status.CompletionTime) {
 		t.Errorf("second drill: verdict %s, started %v, first completed %v", sec.Status.Verdict, sec.Status.StartTime, f.Status.CompletionTime)
+	}
+}
+
+// testDrillWithGroup: spec.consumers runs the drill's group (here the
+// fake one) with the properties of the ConfigMap, and the read side is in
+// the status and the result.
+func (w *world) testDrillWithGroup(t *testing.T) {
+	ctx := context.Background()
+	_, stop := w.run(t, exampleGather(t))
+	defer stop()
+	w.cluster(t, "group")
+	must(t, w.admin.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "readers", Namespace: "kafka"},
+		Data: map[string]string{"consumer.properties": "session.timeout.ms=10000\n"}}))
+	d := newDrill("reads", "group", "1s")
+	d.Spec.Consumers = &v1.ConsumerSpec{Members: 2, ConfigMapRef: &v1.ConfigMapKeyRef{Name: "readers", Key: "consumer.properties"}}
+	must(t, w.admin.Create(ctx, d))
+	got := waitDrill(t, w.admin, d, func(d *v1.FailoverDrill) bool { return d.Status.Verdict != "" })
+	if got.Status.Predicted == nil || got.Status.Predicted.ReadRTO == "" || got.Status.Observed == nil {
+		t.Errorf("status without the read side: predicted %+v observed %+v (%s)", got.Status.Predicted, got.Status.Observed, got.Status.Message)
+	}
+	var res corev1.ConfigMap
+	must(t, w.admin.Get(ctx, client.ObjectKey{Namespace: "kafka", Name: got.Status.ResultConfigMap}, &res))
+	var r drill.Result
+	if err := json.Unmarshal([]byte(res.Data["result.json"]), &r); err != nil {
+		t.Fatal(err)
+	}
+	c := r.Workload.Consumers
+	if c == nil || len(c.Members) != 1 || c.Members[0].Members != 2 || c.Library != string(config.LibraryFranzGo) || !strings.HasSuffix(c.Source, "consumer.properties") || r.Observed.Read == nil {
+		t.Errorf("result: consumers %+v, read %+v", c, r.Observed.Read)
+	}
+	if calls := w.readers.Calls(); !slices.Contains(calls, "start") || !slices.Contains(calls, "stop") {
+		t.Errorf("the group was not started and stopped: %v", calls)
 	}
 }
 

@@ -49,6 +49,15 @@ type FailoverDrillSpec struct {
 	// Producer is the ledger workload.
 	// +optional
 	Producer ProducerSpec `json:"producer,omitempty"`
+	// Consumers runs a consumer group of the drill's own on the ledger
+	// (in the operator's pod, like the producers) and measures the read
+	// side: read RTO, rebalances, records read again or skipped.
+	// +optional
+	Consumers *ConsumerSpec `json:"consumers,omitempty"`
+	// Transactional writes the ledger in transactions (Java only) and
+	// reads it read_committed: exactly-once is checked.
+	// +optional
+	Transactional bool `json:"transactional,omitempty"`
 	// Steady is how long the ledger writes before the fault (default 10s).
 	// +optional
 	Steady *config.Duration `json:"steady,omitempty"`
@@ -66,8 +75,8 @@ type LocalRef struct {
 // ProducerSpec is the ledger workload of a drill. The operator runs it
 // itself (in its own pod), on the real client library.
 type ProducerSpec struct {
-	// Library the ledger writes with (default java when the JDK is
-	// there, else franz-go).
+	// Library the ledger writes with (default franz-go: the operator's
+	// image need not hold a JDK).
 	// +optional
 	Library config.Library `json:"library,omitempty"`
 	// Version of the library (Java: any kafka-clients release).
@@ -91,6 +100,27 @@ type ProducerSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=64
 	Producers int32 `json:"producers,omitempty"`
+}
+
+// ConsumerSpec is the drill's consumer group. Its members run in the
+// operator's pod; the group's id is the drill's own, hashed to the
+// coordinator of the group.id in the properties when there is one.
+type ConsumerSpec struct {
+	// Members of the group.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	Members int32 `json:"members"`
+	// Library the members read with: java or franz-go (default franz-go:
+	// the operator's image need not hold a JDK).
+	// +optional
+	// +kubebuilder:validation:Enum=java;franz-go
+	Library config.Library `json:"library,omitempty"`
+	// Version of the library (Java: any kafka-clients release).
+	// +optional
+	Version string `json:"version,omitempty"`
+	// ConfigMapRef holds the consumer's properties.
+	// +optional
+	ConfigMapRef *ConfigMapKeyRef `json:"configMapRef,omitempty"`
 }
 
 // Condition types of a FailoverDrill.
@@ -195,6 +225,17 @@ type Figures struct {
 	AckedLost int64 `json:"ackedLost"`
 	// +optional
 	Duplicates int64 `json:"duplicates,omitempty"`
+	// ReadRTO is the consumer group's read RTO (predicted: a range when
+	// it depends on what was in flight); empty without a group, or when
+	// reads did not (are not predicted to) resume.
+	// +optional
+	ReadRTO string `json:"readRto,omitempty"`
+	// ReadAgain and Skipped are the records the group read twice and
+	// skipped (observed).
+	// +optional
+	ReadAgain int64 `json:"readAgain,omitempty"`
+	// +optional
+	Skipped int64 `json:"skipped,omitempty"`
 }
 
 // FailoverDrill is one drill of a StretchCluster: a DC fault through Chaos
@@ -211,6 +252,7 @@ type Figures struct {
 // +kubebuilder:printcolumn:name="Observed RTO",type=string,JSONPath=`.status.observed.rto`
 // +kubebuilder:printcolumn:name="Predicted RTO",type=string,JSONPath=`.status.predicted.rto`
 // +kubebuilder:printcolumn:name="Lost",type=integer,JSONPath=`.status.observed.ackedLost`
+// +kubebuilder:printcolumn:name="Read RTO",type=string,JSONPath=`.status.observed.readRto`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type FailoverDrill struct {
 	metav1.TypeMeta   `json:",inline"`
