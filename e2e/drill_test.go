@@ -635,14 +635,73 @@ func waitFor(t *testing.T, cmd *exec.Cmd, stderr io.Reader, what string) {
 // leader.imbalance.check.interval.seconds).
 func electPreferred(t *testing.T, st *lab.State) {
 	t.Helper()
+	err := runPreferredElection(st)
+	t.Logf("preferred leader election: %v", err)
+	time.Sleep(2 * time.Second)
+}
+
+// runPreferredElection runs Kafka's LeaderElectionCommand for every
+// partition; an error names the partitions whose preferred leader was not
+// in sync yet.
+func runPreferredElection(st *lab.State) error {
 	dist, err := lab.FetchKafka(context.Background(), st.KafkaVersion, func(string, ...any) {})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	out, err := exec.Command("java", "-cp", dist.Classpath(), "-Dlog4j2.level=WARN", "org.apache.kafka.tools.LeaderElectionCommand",
 		"--bootstrap-server", strings.Join(st.BootstrapServers(), ","), "--election-type", "PREFERRED", "--all-topic-partitions").CombinedOutput()
-	t.Logf("preferred leader election: %v %s", err, strings.TrimSpace(string(out)))
-	time.Sleep(2 * time.Second)
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, tail(strings.TrimSpace(string(out)), 3))
+	}
+	return nil
+}
+
+// waitPreferredLeaders elects the preferred leaders until every broker's
+// own metadata says that each partition of topic is led by its preferred
+// replica with a full ISR. After a heal, dc-a's replicas rejoin the ISR
+// one by one (an election before that fails with
+// PREFERRED_LEADER_NOT_AVAILABLE), and a broker that was cut off serves
+// its stale view for a moment: one broker's word is not enough.
+func waitPreferredLeaders(t *testing.T, st *lab.State, topic string) {
+	t.Helper()
+	cfg, err := st.SaramaConfig(lab.OpsSite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		electErr := runPreferredElection(st)
+		ok, why := preferredEverywhere(st, cfg, topic)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the preferred leaders of %s never led everywhere: %s (last election: %v)", topic, why, electErr)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func preferredEverywhere(st *lab.State, cfg *sarama.Config, topic string) (bool, string) {
+	for _, addr := range st.BootstrapServers() {
+		b := sarama.NewBroker(addr)
+		if err := b.Open(cfg); err != nil {
+			return false, addr + ": " + err.Error()
+		}
+		md, err := b.GetMetadata(sarama.NewMetadataRequest(cfg.Version, []string{topic}))
+		b.Close()
+		if err != nil {
+			return false, addr + ": " + err.Error()
+		}
+		for _, tm := range md.Topics {
+			for _, p := range tm.Partitions {
+				if len(p.Replicas) == 0 || p.Leader != p.Replicas[0] || len(p.Isr) != len(p.Replicas) {
+					return false, fmt.Sprintf("%s says %s/%d is led by %d, replicas %v, ISR %v", addr, topic, p.ID, p.Leader, p.Replicas, p.Isr)
+				}
+			}
+		}
+	}
+	return true, ""
 }
 
 // verifyLost reads the whole topic with a consumer of its own and checks

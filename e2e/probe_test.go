@@ -181,14 +181,12 @@ func TestProbeAgainstLab(t *testing.T) {
 	})
 
 	t.Run("after the heal every broker leads a probe partition again", func(t *testing.T) {
-		// dc-a's replicas must rejoin the ISR before a preferred leader
-		// election can give them their partitions back.
-		waitISRFull(t, st, probe.DefaultTopic)
 		// Leadership comes back by the preferred leader election, which
 		// the brokers run only every leader.imbalance.check.interval:
 		// elect now rather than race it (the probe saw dc-a's brokers
-		// lead nothing in two of four CI runs).
-		electPreferred(t, st)
+		// lead nothing in two of four CI runs), once dc-a's replicas are
+		// back in the ISR, until every broker agrees.
+		waitPreferredLeaders(t, st, probe.DefaultTopic)
 		res, _ := probeIn(t, "dc-a", "4s")
 		checkHealthy(t, res)
 		if len(res.Errors) > 0 {
