@@ -128,6 +128,21 @@ func TestObserveReads(t *testing.T) {
 		t.Errorf("cooperative: redelivered %d, from commits %d; want 100 and 100", obs.Redelivered, obs.RedeliveredFromCommits)
 	}
 
+	// A rebalance in several rounds hands partition 0 to a member that
+	// loses it again before its first fetch: it read nothing again, and
+	// the count from the commits must not say it did (CI: 1,768 counted
+	// against 887 handed over).
+	l, cl, found = readDrill(false)
+	final := cl.Events[len(cl.Events)-1]
+	cl.Events = append(cl.Events[:len(cl.Events)-1],
+		probe.GroupEvent{Member: 2, Kind: probe.Assigned, Generation: 2, Partitions: []int32{0}, At: final.At - 2*time.Millisecond},
+		probe.GroupEvent{Member: 2, Kind: probe.Revoked, Generation: 2, Partitions: []int32{0}, At: final.At - time.Millisecond},
+		final)
+	obs, _ = ObserveReads(l, cl, found, inj, heal)
+	if obs.Redelivered != 100 || obs.RedeliveredFromCommits != 100 {
+		t.Errorf("a handover without a fetch: redelivered %d, from commits %d; want 100 and 100", obs.Redelivered, obs.RedeliveredFromCommits)
+	}
+
 	// Reading that resumes only after the heal is unbounded.
 	l, cl, found = readDrill(false)
 	obs, _ = ObserveReads(l, cl, found, inj, l.Start.Add(10*time.Second))
