@@ -296,8 +296,8 @@ func TestSecuredLab(t *testing.T) {
 		// The placement check needs Describe on every topic, the broker
 		// checks DescribeConfigs on the cluster.
 		for _, f := range []sarama.AclFilter{
-			{ResourceType: sarama.AclResourceTopic, ResourceName: ptr("*"), ResourcePatternTypeFilter: sarama.AclPatternLiteral, Principal: ptr("User:" + lab.ToolUser), Operation: sarama.AclOperationAny, PermissionType: sarama.AclPermissionAllow},
-			{ResourceType: sarama.AclResourceCluster, ResourcePatternTypeFilter: sarama.AclPatternAny, Principal: ptr("User:" + lab.ToolUser), Operation: sarama.AclOperationDescribeConfigs, PermissionType: sarama.AclPermissionAllow},
+			{ResourceType: sarama.AclResourceTopic, ResourceName: new("*"), ResourcePatternTypeFilter: sarama.AclPatternLiteral, Principal: new("User:" + lab.ToolUser), Operation: sarama.AclOperationAny, PermissionType: sarama.AclPermissionAllow},
+			{ResourceType: sarama.AclResourceCluster, ResourcePatternTypeFilter: sarama.AclPatternAny, Principal: new("User:" + lab.ToolUser), Operation: sarama.AclOperationDescribeConfigs, PermissionType: sarama.AclPermissionAllow},
 		} {
 			matched, err := admin.DeleteACL(f, false)
 			if err != nil || len(matched) == 0 {
@@ -370,8 +370,6 @@ func TestSecuredLab(t *testing.T) {
 		t.Logf("%d outputs and files checked for %d secrets", len(outputs), len(secrets))
 	})
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // securedAdmin is a cluster admin of the lab, as its nodes' own user.
 func labAdmin(t *testing.T, st *lab.State) sarama.ClusterAdmin {

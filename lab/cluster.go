@@ -33,23 +33,6 @@ type ClusterView struct {
 	Error string `json:"error,omitempty"`
 }
 
-// SaramaVersion maps a Kafka release to the protocol version sarama should
-// speak. Sarama's own default (2.8) is far older than a 4.x cluster; a
-// release newer than sarama knows gets sarama's newest.
-func SaramaVersion(kafka string) (sarama.KafkaVersion, error) {
-	v, err := sarama.ParseKafkaVersion(kafka)
-	if err != nil {
-		return v, err
-	}
-	if !v.IsAtLeast(sarama.MinVersion) {
-		return v, fmt.Errorf("kafka %s is older than sarama supports", kafka)
-	}
-	if sarama.MaxVersion.IsAtLeast(v) {
-		return v, nil
-	}
-	return sarama.MaxVersion, nil
-}
-
 // nsDialer adapts a namespace dial function to sarama's proxy.Dialer.
 type nsDialer struct {
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -66,21 +49,14 @@ func (d nsDialer) Dial(network, addr string) (net.Conn, error) {
 // connections start in the given DC's namespace (OpsSite or "" for the
 // operator's site).
 //
-// On a secured lab it authenticates as the nodes' own (super) user, with
-// the connection settings of package probe (TLS, SCRAM).
+// It is package probe's configuration (the protocol version of the lab's
+// Kafka; on a secured lab TLS and SCRAM as the nodes' own, super, user)
+// with the lab's shorter waits.
 func (st *State) SaramaConfig(dc string) (*sarama.Config, error) {
-	cfg := sarama.NewConfig()
-	if st.Security.Secured() {
-		var err error
-		if cfg, err = probe.SaramaConfig(st.clusterAs(asNodes, st.Dir), probe.Options{}); err != nil {
-			return nil, err
-		}
-	}
-	v, err := SaramaVersion(st.KafkaVersion)
+	cfg, err := probe.SaramaConfig(st.clusterAs(asNodes, st.Dir), probe.Options{})
 	if err != nil {
 		return nil, err
 	}
-	cfg.Version = v
 	cfg.ClientID = "stretchctl-lab"
 	cfg.Net.DialTimeout = 3 * time.Second
 	cfg.Net.ReadTimeout = 5 * time.Second

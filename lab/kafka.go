@@ -64,18 +64,6 @@ func kafkaArtifacts(d Distribution) []maven.Artifact {
 	return out
 }
 
-// atLeast reports whether a release (checked by versionRE) is major.minor
-// or newer.
-func atLeast(version string, major, minor int) bool {
-	parts := strings.SplitN(version, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	ma, _ := strconv.Atoi(parts[0])
-	mi, _ := strconv.Atoi(parts[1])
-	return ma > major || (ma == major && mi >= minor)
-}
-
 // serverProperties renders a node's Kafka configuration.
 // internalPassword is the nodes' own password (security sasl_ssl).
 func serverProperties(st *State, n Node, dataDir, internalPassword string) *properties.Properties {
@@ -94,7 +82,7 @@ func serverProperties(st *State, n Node, dataDir, internalPassword string) *prop
 	// Static voters work on 3.x and 4.x alike; dynamic quorums need 3.9+.
 	set("controller.quorum.voters", strings.Join(voters, ","))
 	set("controller.listener.names", "CONTROLLER")
-	securityProperties(set, st.Dir, st, n, internalPassword)
+	securityProperties(set, st, n, internalPassword)
 	listener := listenerName(st.Security)
 	var listeners []string
 	if n.Has(RoleBroker) {

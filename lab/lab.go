@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/magiconair/properties"
 
 	"github.com/stretchctl/stretchctl/lab/wan"
@@ -124,7 +125,7 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 	if _, err := ParseSecurity(string(o.Security)); err != nil {
 		return nil, err
 	}
-	if o.Security == SecuritySASLSSL && !atLeast(o.KafkaVersion, 3, 5) {
+	if v, err := sarama.ParseKafkaVersion(o.KafkaVersion); o.Security == SecuritySASLSSL && (err != nil || !v.IsAtLeast(sarama.V3_5_0_0)) {
 		// SCRAM users in the formatted storage need KIP-900 (3.5).
 		return nil, fmt.Errorf("security sasl_ssl needs Kafka 3.5 or newer (SCRAM users are created when the storage is formatted, KIP-900); got %s", o.KafkaVersion)
 	}
@@ -194,7 +195,7 @@ func (l *Lab) Up(ctx context.Context, o UpOptions) (*State, error) {
 		}
 	}
 	if st.Security.Secured() {
-		if err := makeSecurity(l.Dir, st); err != nil {
+		if err := makeSecurity(st); err != nil {
 			return fail(fmt.Errorf("make the lab's certificates and passwords: %w", err))
 		}
 		l.progress("security %s: CA, certificates and passwords in %s", st.Security, filepath.Join(l.Dir, securityDir))
@@ -397,18 +398,9 @@ func (l *Lab) LogPath(id int32) string { return filepath.Join(l.nodeDir(id), "ka
 func (l *Lab) prepareNodes(ctx context.Context, st *State, dist Distribution, java string) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(st.Layout.Nodes))
-	internal, scram := "", []string(nil)
-	if st.Security.Secured() {
-		var err error
-		if internal, err = readPassword(l.Dir, internalPasswordFile); err != nil {
-			return err
-		}
-	}
-	if st.Security == SecuritySASLSSL {
-		var err error
-		if scram, err = scramUsers(l.Dir); err != nil {
-			return err
-		}
+	internal, scram, err := nodeSecrets(st)
+	if err != nil {
+		return err
 	}
 	for i, n := range st.Layout.Nodes {
 		dir := l.nodeDir(n.ID)

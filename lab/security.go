@@ -89,7 +89,8 @@ func nodeKeystore(id int32) string { return fmt.Sprintf("%s/node-%d.pem", securi
 // key lives only in memory: nothing can be signed after `lab up`. Go's
 // crypto makes them, so the lab needs neither openssl nor keytool: Kafka
 // reads PEM key stores itself (ssl.keystore.type=PEM, KIP-651).
-func makeSecurity(dir string, st *State) error {
+func makeSecurity(st *State) error {
+	dir := st.Dir
 	if err := os.MkdirAll(filepath.Join(dir, securityDir), 0o700); err != nil {
 		return err
 	}
@@ -221,7 +222,8 @@ const principalRules = `RULE:^CN=([^,]+)$/$1/,DEFAULT`
 // credentials, which live in the metadata log), and SCRAM-SHA-512, for the
 // tool's KIP-919 requests (controllers publish SCRAM credentials from the
 // metadata image like brokers do: ControllerServer's ScramPublisher).
-func securityProperties(set func(k, v string), dir string, st *State, n Node, internalPassword string) {
+func securityProperties(set func(k, v string), st *State, n Node, internalPassword string) {
+	dir := st.Dir
 	listener := listenerName(st.Security)
 	set("listener.security.protocol.map", fmt.Sprintf("%s:%s,CONTROLLER:%s", listener, listener, listener))
 	if !st.Security.Secured() {
@@ -265,22 +267,25 @@ func listenerName(s Security) string {
 	return "PLAINTEXT"
 }
 
-// scramUsers are the storage tool's --add-scram arguments (KIP-900): the
-// brokers' own user and the tool's, both SCRAM-SHA-512.
-func scramUsers(dir string) ([]string, error) {
-	internal, err := readPassword(dir, internalPasswordFile)
+// nodeSecrets reads what configuring and formatting the nodes needs: the
+// nodes' own password (secured labs) and the storage tool's --add-scram
+// arguments (sasl_ssl, KIP-900): the brokers' own user and the tool's,
+// both SCRAM-SHA-512.
+func nodeSecrets(st *State) (internal string, formatArgs []string, err error) {
+	if !st.Security.Secured() {
+		return "", nil, nil
+	}
+	if internal, err = readPassword(st.Dir, internalPasswordFile); err != nil || st.Security != SecuritySASLSSL {
+		return internal, nil, err
+	}
+	tool, err := readPassword(st.Dir, toolPasswordFile)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	tool, err := readPassword(dir, toolPasswordFile)
-	if err != nil {
-		return nil, err
+	for _, u := range [][2]string{{brokerUser, internal}, {ToolUser, tool}} {
+		formatArgs = append(formatArgs, "--add-scram", fmt.Sprintf("%s=[name=%s,password=%s]", config.MechanismSCRAMSHA512, u[0], u[1]))
 	}
-	var out []string
-	for user, pw := range map[string]string{brokerUser: internal, ToolUser: tool} {
-		out = append(out, "--add-scram", fmt.Sprintf("%s=[name=%s,password=%s]", config.MechanismSCRAMSHA512, user, pw))
-	}
-	return out, nil
+	return internal, formatArgs, nil
 }
 
 // identity is who connects to the lab, and where.

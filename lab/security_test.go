@@ -23,7 +23,7 @@ func TestMakeSecurity(t *testing.T) {
 	dir := t.TempDir()
 	st := &State{Dir: dir, Network: NetworkNamespaces, Layout: l, ClusterID: "abcdefghijklmnopqrstuv", Security: SecuritySASLSSL}
 	st.assignAddresses()
-	if err := makeSecurity(dir, st); err != nil {
+	if err := makeSecurity(st); err != nil {
 		t.Fatal(err)
 	}
 	caPEM, err := os.ReadFile(filepath.Join(dir, caFile))
@@ -92,9 +92,9 @@ func TestMakeSecurity(t *testing.T) {
 	if len(pw1) != 48 || pw1 == pw2 {
 		t.Errorf("passwords %d chars, equal %v: want 48 random hex characters each", len(pw1), pw1 == pw2)
 	}
-	args, err := scramUsers(dir)
-	if err != nil {
-		t.Fatal(err)
+	internal, args, err := nodeSecrets(st)
+	if err != nil || internal != pw2 {
+		t.Fatalf("node secrets: %v, internal password read %v", err, internal == pw2)
 	}
 	joined := strings.Join(args, " ")
 	for _, want := range []string{"--add-scram SCRAM-SHA-512=[name=broker,password=" + pw2 + "]", "--add-scram SCRAM-SHA-512=[name=stretchctl,password=" + pw1 + "]"} {

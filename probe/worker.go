@@ -240,3 +240,44 @@ func (w *worker) lastWords() string {
 	}
 	return w.stderr.says()
 }
+
+// tailBuffer keeps the last lines written to it (a process's standard
+// error, for the message of a failure).
+type tailBuffer struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	part  string
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.part + string(p)
+	parts := strings.Split(s, "\n")
+	t.part = parts[len(parts)-1]
+	for _, l := range parts[:len(parts)-1] {
+		t.lines = append(t.lines, l)
+	}
+	if len(t.lines) > t.max {
+		t.lines = t.lines[len(t.lines)-t.max:]
+	}
+	return len(p), nil
+}
+
+// says is ": <last lines>" when the process wrote to standard error.
+func (t *tailBuffer) says() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	l := append([]string(nil), t.lines...)
+	if t.part != "" {
+		l = append(l, t.part)
+	}
+	if len(l) == 0 {
+		return ""
+	}
+	if len(l) > 8 {
+		l = l[len(l)-8:]
+	}
+	return "; it said:\n" + strings.Join(l, "\n")
+}

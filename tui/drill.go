@@ -582,8 +582,12 @@ func (m *Model) drillResultView() string {
 	}
 	if t := o.Transactions; t != nil {
 		held := "not judged (no group read the ledger)"
-		if t.ExactlyOnce != nil {
-			held = map[bool]string{true: "held", false: m.st.bad.Render("BROKEN")}[*t.ExactlyOnce]
+		switch {
+		case t.ExactlyOnce == nil:
+		case *t.ExactlyOnce:
+			held = "held"
+		default:
+			held = m.st.bad.Render("BROKEN")
 		}
 		fmt.Fprintf(&b, "%s%s: %d aborted records, %d read\n", pad("exactly-once", 22), held, t.AbortedRecords, t.AbortedRead)
 	}

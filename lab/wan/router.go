@@ -63,12 +63,26 @@ type Router struct {
 // Prioritize raises the router's scheduling before Run (sched_linux.go):
 // SCHED_FIFO for the delivering threads, and with PriorityHigh a higher
 // nice for every other thread of the process.
+//
+// Whether the kernel grants real time is found out here, on a thread of
+// its own, so that Scheduling is true from the start rather than once the
+// delivering threads got going.
 func (r *Router) Prioritize(p Priority) {
 	switch p {
 	case PriorityHigh:
 		r.priority, r.others = true, raiseProcess()
 	case PriorityForwarding:
 		r.priority, r.others = true, "normal priority"
+	default:
+		return
+	}
+	granted := make(chan error)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		granted <- raiseThread()
+	}()
+	if err := <-granted; err != nil {
+		r.noRealtime.Store(err.Error())
 	}
 }
 
